@@ -1,0 +1,5 @@
+//! The `moodreel` command: parses the command line and hands over to the library.
+
+fn main() -> std::process::ExitCode {
+    moodreel::cli::main()
+}
