@@ -1,0 +1,420 @@
+//! Film catalogs for moodreel: the [`Movie`] type, the built-in catalog, and importers for the
+//! Kaggle IMDB Top 1000 and TMDB 5000 CSV files.
+//!
+//! A [`Catalog`] is read once and then only read from, so it is cheap to share between threads
+//! (`Send + Sync`; wrap it in an `Arc` or use the `&'static` [`Catalog::builtin`]). Problems in a
+//! file are reported as `file:line: column: problem` ([`Diagnostic`]).
+//!
+//! This crate knows nothing of moods or of how films are recommended; that is the `recommend`
+//! crate's job.
+//!
+//! ```
+//! let catalog = catalog::Catalog::builtin();
+//! assert!(catalog.len() >= 10);
+//! let query = catalog::MovieQuery {
+//!     genre: Some(catalog::Genre::Comedy),
+//!     ..Default::default()
+//! };
+//! assert!(catalog.search(&query).count() > 0);
+//! ```
+
+mod error;
+mod genre;
+mod import;
+mod movie;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{CatalogError, Diagnostic};
+pub use genre::{GENRE_COUNT, Genre, GenreSet, UnknownGenre};
+pub use import::Format;
+pub use movie::{Movie, title_key};
+
+/// The built-in catalog's data: facts written by the project (see `data/README.md`).
+const BUILTIN_CSV: &str = include_str!("../data/films.csv");
+
+/// Name under which the built-in catalog reports itself.
+pub const BUILTIN_SOURCE: &str = "built-in";
+
+static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| {
+    Catalog::from_reader(BUILTIN_SOURCE, BUILTIN_CSV.as_bytes())
+        .expect("the built-in catalog is valid: its tests check every row")
+});
+
+/// A list of films read from one source, with the statistics the recommender's quality prior
+/// needs.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    source: String,
+    format: Format,
+    movies: Vec<Movie>,
+    warnings: Vec<Diagnostic>,
+    mean_rating: f64,
+    vote_prior: f64,
+}
+
+/// The outcome of checking a catalog file row by row (`moodreel catalog check`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The file checked.
+    pub file: String,
+    /// The layout recognised from the header.
+    pub format: Format,
+    /// Rows that would load as films.
+    pub movies: usize,
+    /// Rows skipped for a known reason (no genre).
+    pub skipped: usize,
+    /// Rows that load with a problem noted.
+    pub warnings: Vec<Diagnostic>,
+    /// Rows that cannot be read; a catalog with any of these does not load.
+    pub errors: Vec<Diagnostic>,
+}
+
+impl CheckReport {
+    /// Whether the file loads as a catalog.
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty() && self.movies > 0
+    }
+}
+
+/// A catalog's summary (`moodreel catalog stats`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogStats {
+    /// Where the catalog came from.
+    pub source: String,
+    /// Its layout.
+    pub format: Format,
+    /// Number of films.
+    pub movies: usize,
+    /// Films per genre (a film counts once for each of its genres).
+    pub genres: BTreeMap<String, usize>,
+    /// Earliest and latest year, if any film has one.
+    pub years: Option<[u16; 2]>,
+    /// Films that have a rating.
+    pub rated: usize,
+    /// Mean rating of the rated films (the quality prior's centre).
+    pub mean_rating: f64,
+    /// Problems noted while reading, as `file:line: column: problem`.
+    pub warnings: Vec<String>,
+}
+
+/// What to look for with [`Catalog::search`]; every field given must match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MovieQuery {
+    /// Text the title must contain (case-insensitive).
+    pub title: Option<String>,
+    /// A genre the film must have.
+    pub genre: Option<Genre>,
+    /// The year of release.
+    pub year: Option<u16>,
+}
+
+impl Catalog {
+    /// The catalog embedded in the binary, parsed on first use.
+    pub fn builtin() -> &'static Catalog {
+        &BUILTIN
+    }
+
+    /// Reads a catalog file in any known layout. Fails if the file has any bad row; the error
+    /// lists the first few (see [`Catalog::check_path`] for all of them).
+    pub fn from_path(path: &Path) -> Result<Catalog, CatalogError> {
+        let file = open(path)?;
+        Catalog::from_reader(&path.display().to_string(), file)
+    }
+
+    /// Reads a catalog from CSV text in any known layout; `source` names it in diagnostics.
+    pub fn from_reader(source: &str, input: impl Read) -> Result<Catalog, CatalogError> {
+        let parsed = import::parse(source, input)?;
+        if !parsed.errors.is_empty() {
+            return Err(CatalogError::BadRows {
+                file: source.to_owned(),
+                errors: parsed.errors,
+            });
+        }
+        for warning in &parsed.warnings {
+            tracing::debug!(%warning, "catalog warning");
+        }
+        let mut catalog = Catalog::from_movies(source, parsed.movies)?;
+        catalog.format = parsed.format;
+        catalog.warnings = parsed.warnings;
+        tracing::info!(
+            source,
+            movies = catalog.len(),
+            warnings = catalog.warnings.len(),
+            "catalog loaded"
+        );
+        Ok(catalog)
+    }
+
+    /// A catalog of films built in code (tests, benchmarks, other importers). Films without a
+    /// genre are dropped, since no mood can be matched to them.
+    pub fn from_movies(source: &str, movies: Vec<Movie>) -> Result<Catalog, CatalogError> {
+        let movies: Vec<Movie> = movies
+            .into_iter()
+            .filter(|movie| !movie.genres.is_empty())
+            .collect();
+        if movies.is_empty() {
+            return Err(CatalogError::NoMovies {
+                file: source.to_owned(),
+            });
+        }
+        let ratings: Vec<f64> = movies.iter().filter_map(|movie| movie.rating).collect();
+        let mean_rating = if ratings.is_empty() {
+            0.0
+        } else {
+            ratings.iter().sum::<f64>() / ratings.len() as f64
+        };
+        Ok(Catalog {
+            source: source.to_owned(),
+            format: Format::Moodreel,
+            vote_prior: vote_prior(&movies),
+            movies,
+            warnings: Vec::new(),
+            mean_rating,
+        })
+    }
+
+    /// Checks a catalog file row by row without stopping at the first bad row.
+    pub fn check_path(path: &Path) -> Result<CheckReport, CatalogError> {
+        let name = path.display().to_string();
+        let parsed = import::parse(&name, open(path)?)?;
+        Ok(CheckReport {
+            file: name,
+            format: parsed.format,
+            movies: parsed.movies.len(),
+            skipped: parsed.skipped,
+            warnings: parsed.warnings,
+            errors: parsed.errors,
+        })
+    }
+
+    /// Where the catalog came from: a file name, or [`BUILTIN_SOURCE`].
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The layout it was read from.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The films, in the source's order.
+    pub fn movies(&self) -> &[Movie] {
+        &self.movies
+    }
+
+    /// Number of films.
+    pub fn len(&self) -> usize {
+        self.movies.len()
+    }
+
+    /// Whether the catalog has no film (never true of a loaded catalog).
+    pub fn is_empty(&self) -> bool {
+        self.movies.is_empty()
+    }
+
+    /// Problems noted while reading that did not stop the film from loading.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// Mean rating of the rated films.
+    pub fn mean_rating(&self) -> f64 {
+        self.mean_rating
+    }
+
+    /// The number of votes at which a film's own rating and the catalog mean weigh the same in
+    /// [`Catalog::weighted_rating`]: the lower quartile of the known vote counts.
+    pub fn vote_prior(&self) -> f64 {
+        self.vote_prior
+    }
+
+    /// The film's Bayesian-weighted rating: with `v` votes, rating `R`, catalog mean `C` and
+    /// prior `m`, `(v·R + m·C) / (v + m)`, so that a rating from few votes counts for less.
+    /// The plain rating when the vote count is unknown; `None` for an unrated film.
+    pub fn weighted_rating(&self, movie: &Movie) -> Option<f64> {
+        let rating = movie.rating?;
+        match movie.votes {
+            Some(votes) if votes as f64 + self.vote_prior > 0.0 => {
+                let votes = votes as f64;
+                Some(
+                    (votes * rating + self.vote_prior * self.mean_rating)
+                        / (votes + self.vote_prior),
+                )
+            }
+            _ => Some(rating),
+        }
+    }
+
+    /// Films matching every field given in `query`, in catalog order.
+    pub fn search<'a>(&'a self, query: &'a MovieQuery) -> impl Iterator<Item = &'a Movie> + 'a {
+        let title = query.title.as_deref().map(title_key);
+        self.movies.iter().filter(move |movie| {
+            title
+                .as_deref()
+                .is_none_or(|wanted| title_key(&movie.title).contains(wanted))
+                && query
+                    .genre
+                    .is_none_or(|genre| movie.genres.contains(&genre))
+                && query.year.is_none_or(|year| movie.year == Some(year))
+        })
+    }
+
+    /// A summary: counts per genre, years covered, warnings.
+    pub fn stats(&self) -> CatalogStats {
+        let mut genres = BTreeMap::new();
+        for movie in &self.movies {
+            for genre in &movie.genres {
+                *genres.entry(genre.name().to_owned()).or_insert(0) += 1;
+            }
+        }
+        let years = self.movies.iter().filter_map(|movie| movie.year);
+        let years = years
+            .clone()
+            .min()
+            .zip(years.max())
+            .map(|(first, last)| [first, last]);
+        CatalogStats {
+            source: self.source.clone(),
+            format: self.format,
+            movies: self.movies.len(),
+            genres,
+            years,
+            rated: self.movies.iter().filter(|m| m.rating.is_some()).count(),
+            mean_rating: self.mean_rating,
+            warnings: self.warnings.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<std::fs::File, CatalogError> {
+    std::fs::File::open(path).map_err(|source| CatalogError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Lower quartile of the known vote counts (0 when no film has one).
+fn vote_prior(movies: &[Movie]) -> f64 {
+    let mut votes: Vec<u64> = movies.iter().filter_map(|movie| movie.votes).collect();
+    if votes.is_empty() {
+        return 0.0;
+    }
+    let quartile = votes.len() / 4;
+    let (_, value, _) = votes.select_nth_unstable(quartile);
+    *value as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogs_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Catalog>();
+    }
+
+    #[test]
+    fn builtin_catalog_loads_without_warnings() {
+        let catalog = Catalog::builtin();
+        assert!(catalog.warnings().is_empty(), "{:?}", catalog.warnings());
+        assert_eq!(catalog.source(), BUILTIN_SOURCE);
+        for movie in catalog.movies() {
+            assert!(!movie.genres.is_empty(), "{}", movie.title);
+            assert!(movie.year.is_some(), "{} has no year", movie.title);
+            assert!(
+                movie.rating.is_some_and(|r| (1.0..=10.0).contains(&r)),
+                "{}",
+                movie.title
+            );
+            assert!(
+                movie.runtime_min.is_some(),
+                "{} has no runtime",
+                movie.title
+            );
+            assert!(
+                movie.certificate.is_some(),
+                "{} has no certificate",
+                movie.title
+            );
+            assert!(movie.director.is_some(), "{} has no director", movie.title);
+            assert!(
+                (1..=4).contains(&movie.stars.len()),
+                "{} stars",
+                movie.title
+            );
+            assert!(
+                movie.overview.is_none(),
+                "no synopses in the built-in catalog"
+            );
+        }
+    }
+
+    #[test]
+    fn weighted_rating_shrinks_towards_the_mean_with_few_votes() {
+        let mut few = Movie::new("Few", vec![Genre::Drama]);
+        few.rating = Some(9.0);
+        few.votes = Some(10);
+        let mut many = Movie::new("Many", vec![Genre::Drama]);
+        many.rating = Some(9.0);
+        many.votes = Some(100_000);
+        let mut low = Movie::new("Low", vec![Genre::Drama]);
+        low.rating = Some(5.0);
+        low.votes = Some(1_000);
+        let unknown = Movie::new("Unknown", vec![Genre::Drama]);
+        let films = vec![few.clone(), many.clone(), low.clone(), low, unknown.clone()];
+        let catalog = Catalog::from_movies("t", films).expect("films");
+        assert_eq!(catalog.vote_prior(), 1_000.0);
+        let mean = catalog.mean_rating();
+        let few_weighted = catalog.weighted_rating(&few).expect("rated");
+        let many_weighted = catalog.weighted_rating(&many).expect("rated");
+        assert!(few_weighted < many_weighted);
+        assert!((few_weighted - mean).abs() < 0.1);
+        assert!((many_weighted - 9.0).abs() < 0.1);
+        assert_eq!(catalog.weighted_rating(&unknown), None);
+    }
+
+    #[test]
+    fn search_by_title_genre_and_year() {
+        let catalog = Catalog::builtin();
+        let query = MovieQuery {
+            title: Some("toy STORY".into()),
+            ..Default::default()
+        };
+        let found: Vec<_> = catalog.search(&query).map(|m| m.title.as_str()).collect();
+        assert!(found.contains(&"Toy Story"), "{found:?}");
+        let query = MovieQuery {
+            genre: Some(Genre::Horror),
+            ..Default::default()
+        };
+        assert!(
+            catalog
+                .search(&query)
+                .all(|m| m.genres.contains(&Genre::Horror))
+        );
+    }
+
+    #[test]
+    fn stats_count_genres_and_years() {
+        let stats = Catalog::builtin().stats();
+        assert_eq!(stats.movies, Catalog::builtin().len());
+        assert!(stats.genres["Drama"] > 0);
+        let [first, last] = stats.years.expect("years");
+        assert!(first < last);
+    }
+
+    #[test]
+    fn empty_catalogs_are_refused() {
+        assert!(matches!(
+            Catalog::from_movies("t", vec![Movie::new("No genre", vec![])]),
+            Err(CatalogError::NoMovies { .. })
+        ));
+    }
+}
