@@ -1,17 +1,156 @@
-//! `moodreel catalog`.
+//! `moodreel catalog`: statistics of a catalog, and a row-by-row check of a catalog file. Also
+//! the `--catalog FILE` option that every command which needs films shares.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use catalog::Catalog;
 
 use crate::exit::{CommandError, CommandResult};
+
+/// The `--catalog FILE` option (or `MOODREEL_CATALOG`), shared by every command that needs films.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CatalogArg {
+    /// Film catalog CSV: the Kaggle IMDB Top 1000 or TMDB 5000 file, or the moodreel layout
+    /// (title,year,genres,...); the layout is recognised from the header. Without it, the
+    /// built-in catalog.
+    #[arg(long, value_name = "FILE", env = "MOODREEL_CATALOG")]
+    pub catalog: Option<PathBuf>,
+}
+
+impl CatalogArg {
+    /// The catalog asked for: the file, read once, or the built-in one.
+    pub fn load(&self) -> Result<Cow<'static, Catalog>, CommandError> {
+        match &self.catalog {
+            Some(path) => Catalog::from_path(path)
+                .map(Cow::Owned)
+                .map_err(CommandError::failure),
+            None => Ok(Cow::Borrowed(Catalog::builtin())),
+        }
+    }
+}
 
 /// Subcommands of `moodreel catalog`.
 #[derive(Debug, clap::Subcommand)]
 pub enum CatalogCommand {
-    /// Statistics of a catalog.
-    Stats,
+    /// Summarise a catalog: films, genres, years, and the warnings noted while reading it.
+    Stats {
+        /// Which catalog.
+        #[command(flatten)]
+        catalog: CatalogArg,
+        /// Print one JSON document: {"movies", "genres", "years", "warnings", ...}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a catalog file row by row and list every problem as FILE:LINE: COLUMN: PROBLEM.
+    /// Exits with 1 if any row cannot be read.
+    Check {
+        /// The CSV file to check.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Print one JSON document: {"file", "format", "movies", "skipped", "warnings", "errors"}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs `moodreel catalog ...`.
-pub fn run(_command: CatalogCommand) -> CommandResult {
-    Err(CommandError::failure(anyhow::anyhow!(
-        "`catalog` is not built yet"
-    )))
+pub fn run(command: CatalogCommand) -> CommandResult {
+    match command {
+        CatalogCommand::Stats { catalog, json } => stats(&catalog, json),
+        CatalogCommand::Check { file, json } => check(file, json),
+    }
+}
+
+fn stats(source: &CatalogArg, json: bool) -> CommandResult {
+    let catalog = source.load()?;
+    let stats = catalog.stats();
+    if json {
+        print_json(&stats)?;
+        return Ok(());
+    }
+    let mut out = format!(
+        "source:   {} ({})\nfilms:    {} ({} rated, mean rating {:.2})\n",
+        stats.source,
+        stats.format.description(),
+        stats.movies,
+        stats.rated,
+        stats.mean_rating
+    );
+    if let Some([first, last]) = stats.years {
+        out.push_str(&format!("years:    {first}–{last}\n"));
+    }
+    out.push_str("genres:\n");
+    let mut genres: Vec<_> = stats.genres.iter().collect();
+    genres.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (genre, count) in genres {
+        out.push_str(&format!("  {genre:<12} {count:>5}\n"));
+    }
+    out.push_str(&format!("warnings: {}\n", stats.warnings.len()));
+    for warning in &stats.warnings {
+        out.push_str(&format!("  {warning}\n"));
+    }
+    write_stdout(&out)
+}
+
+fn check(file: PathBuf, json: bool) -> CommandResult {
+    let report = Catalog::check_path(&file).map_err(CommandError::failure)?;
+    if json {
+        print_json(&report)?;
+    } else {
+        let mut out = String::new();
+        for error in &report.errors {
+            out.push_str(&format!("{error}\n"));
+        }
+        for warning in &report.warnings {
+            out.push_str(&format!("{warning} (warning)\n"));
+        }
+        out.push_str(&format!(
+            "{}: {}, {} films, {} skipped, {} warnings, {} bad rows\n",
+            report.file,
+            report.format.description(),
+            report.movies,
+            report.skipped,
+            report.warnings.len(),
+            report.errors.len()
+        ));
+        write_stdout(&out)?;
+    }
+    match report.errors.first() {
+        Some(first) => Err(CommandError::failure(anyhow!(
+            "{}: {} bad row{}, the first: {first}",
+            report.file,
+            report.errors.len(),
+            if report.errors.len() == 1 { "" } else { "s" }
+        ))),
+        None if report.movies == 0 => Err(CommandError::failure(anyhow!(
+            "{}: the catalog holds no films",
+            report.file
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Prints one JSON document on stdout.
+pub(crate) fn print_json(value: &impl serde::Serialize) -> CommandResult {
+    let mut text = serde_json::to_string_pretty(value).map_err(CommandError::failure)?;
+    text.push('\n');
+    write_stdout(&text)
+}
+
+/// Writes a command's output to stdout. A closed pipe (`moodreel ... | head`) is not an error:
+/// the reader has all it wanted.
+pub(crate) fn write_stdout(text: &str) -> CommandResult {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(CommandError::failure(
+            anyhow!("cannot write the output: {error}"),
+        )),
+        _ => Ok(()),
+    }
 }

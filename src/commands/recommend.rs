@@ -1,14 +1,199 @@
-//! `moodreel recommend`.
+//! `moodreel recommend`: films for a mood given by name or by distribution (or, later, read
+//! from a photo).
 
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use catalog::Genre;
+use mood::EmotionDistribution;
+use recommend::{Filters, Mode, Recommendations, Request};
+
+use crate::commands::catalog::{CatalogArg, print_json, write_stdout};
 use crate::exit::{CommandError, CommandResult};
 
 /// Arguments of `moodreel recommend`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(
+    group(clap::ArgGroup::new("input").required(true).args(["image", "mood"])),
+    after_help = "Examples:\n  moodreel recommend --mood sad\n  moodreel recommend --mood angry=0.1,sad=0.7,neutral=0.2 --mode match -n 5\n  moodreel recommend --mood happy --min-year 2000 --min-rating 8 --genre Comedy --json"
+)]
+pub struct Args {
+    /// A photo to read the mood from.
+    #[arg(value_name = "IMAGE")]
+    pub image: Option<PathBuf>,
+
+    /// The mood: one emotion (sad), or weights (angry=0.1,sad=0.7; missing emotions are 0).
+    /// Emotions: angry, disgust, fear, happy, sad, surprise, neutral.
+    #[arg(long, value_name = "MOOD", value_parser = EmotionDistribution::parse)]
+    pub mood: Option<EmotionDistribution>,
+
+    /// match: films that fit the feeling; lift: films that move it toward a better state;
+    /// auto: lift for angry, disgust, fear and sad, match for the others.
+    #[arg(long, default_value = "auto", value_parser = parse_mode)]
+    pub mode: Mode,
+
+    /// How many films (1 to 100).
+    #[arg(short = 'n', long = "count", value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u16).range(1..=recommend::MAX_COUNT as i64))]
+    pub count: u16,
+
+    /// Conditions every film must meet.
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    /// Shuffle among near-ties ("surprise me"); the same seed gives the same list.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Which catalog.
+    #[command(flatten)]
+    pub catalog: CatalogArg,
+
+    /// Print one JSON document: {"mood", "mode", "movies": [{"title", ..., "reasons"}]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The filters, as command-line options.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Filters")]
+pub struct FilterArgs {
+    /// Released in YEAR or later.
+    #[arg(long, value_name = "YEAR")]
+    pub min_year: Option<u16>,
+    /// Released in YEAR or earlier.
+    #[arg(long, value_name = "YEAR")]
+    pub max_year: Option<u16>,
+    /// Rated at least this (1–10).
+    #[arg(long, value_name = "RATING", value_parser = parse_rating)]
+    pub min_rating: Option<f64>,
+    /// Has this genre; repeat for "any of these".
+    #[arg(long = "genre", value_name = "GENRE", value_parser = parse_genre)]
+    pub genres: Vec<Genre>,
+    /// Has not this genre; repeatable.
+    #[arg(long = "exclude-genre", value_name = "GENRE", value_parser = parse_genre)]
+    pub exclude_genres: Vec<Genre>,
+    /// Runs at most this many minutes.
+    #[arg(long, value_name = "MINUTES")]
+    pub max_runtime: Option<u16>,
+    /// Has this certificate (case-insensitive); repeat for "any of these".
+    #[arg(long = "certificate", value_name = "CERT")]
+    pub certificates: Vec<String>,
+    /// Not this film (seen already): "Title" or "Title (1999)"; repeatable.
+    #[arg(long = "exclude-title", value_name = "TITLE")]
+    pub exclude_titles: Vec<String>,
+}
+
+impl From<FilterArgs> for Filters {
+    fn from(args: FilterArgs) -> Self {
+        Filters {
+            min_year: args.min_year,
+            max_year: args.max_year,
+            min_rating: args.min_rating,
+            genres: args.genres,
+            exclude_genres: args.exclude_genres,
+            max_runtime: args.max_runtime,
+            certificates: args.certificates,
+            exclude_titles: args.exclude_titles,
+        }
+    }
+}
+
+fn parse_mode(text: &str) -> Result<Mode, String> {
+    text.parse()
+        .map_err(|error: recommend::UnknownMode| error.to_string())
+}
+
+fn parse_genre(text: &str) -> Result<Genre, String> {
+    text.parse()
+        .map_err(|error: catalog::UnknownGenre| error.to_string())
+}
+
+fn parse_rating(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rating) if (0.0..=10.0).contains(&rating) => Ok(rating),
+        _ => Err(format!("{text:?} is not a rating between 0 and 10")),
+    }
+}
 
 /// Runs `moodreel recommend`.
-pub fn run(_args: Args) -> CommandResult {
-    Err(CommandError::failure(anyhow::anyhow!(
-        "`recommend` is not built yet"
-    )))
+pub fn run(args: Args) -> CommandResult {
+    let mood = match (args.mood, &args.image) {
+        (Some(mood), _) => mood,
+        (None, Some(image)) => {
+            return Err(CommandError::failure(anyhow!(
+                "reading the mood from a photo ({}) is not available in this build yet; \
+                 give the mood with --mood EMOTION",
+                image.display()
+            )));
+        }
+        (None, None) => {
+            return Err(CommandError::usage(anyhow!("give an IMAGE or --mood")));
+        }
+    };
+    let catalog = args.catalog.load()?;
+    let request = Request {
+        mood,
+        mode: args.mode,
+        n: usize::from(args.count),
+        filters: args.filters.into(),
+        seed: args.seed,
+    };
+    let list = recommend::recommend(&catalog, &request).map_err(CommandError::failure)?;
+    if args.json {
+        print_json(&list)
+    } else {
+        write_stdout(&render(&list, catalog.source(), catalog.len()))
+    }
+}
+
+/// The list as readable text: the mood, then one entry per film with its reasons.
+pub fn render(list: &Recommendations, source: &str, catalog_size: usize) -> String {
+    let mood: Vec<String> = list
+        .mood
+        .probabilities
+        .ranked()
+        .into_iter()
+        .filter(|(_, probability)| *probability >= 0.005)
+        .map(|(emotion, probability)| format!("{emotion} {:.0}%", probability * 100.0))
+        .collect();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Mood: {} · mode: {} · {} film{} from the {} catalog ({catalog_size} films)\n",
+        mood.join(", "),
+        list.mode,
+        list.movies.len(),
+        if list.movies.len() == 1 { "" } else { "s" },
+        source
+    );
+    let width = list.movies.len().to_string().len();
+    for (index, movie) in list.movies.iter().enumerate() {
+        let mut facts = vec![
+            movie
+                .genres
+                .iter()
+                .map(|genre| genre.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ];
+        facts.extend(movie.runtime_min.map(|minutes| format!("{minutes} min")));
+        facts.extend(movie.certificate.clone());
+        facts.extend(movie.director.clone());
+        let title = match movie.year {
+            Some(year) => format!("{} ({year})", movie.title),
+            None => movie.title.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "{:>width$}. {title}  [{}]",
+            index + 1,
+            facts.join(" · ")
+        );
+        for reason in &movie.reasons {
+            let _ = writeln!(out, "{:width$}  {reason}", "");
+        }
+    }
+    out
 }

@@ -17,15 +17,17 @@ use crate::movie::{Movie, title_key};
 
 /// The layout of a catalog file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// The project's own CSV: `title,year,genres,runtime_min,certificate,director,stars,rating`
     /// (genres and stars separated by `|`; only `title` and `genres` are required, and
     /// `votes`, `overview` and `poster_url` may be added).
+    #[serde(rename = "moodreel")]
     Moodreel,
     /// Kaggle "IMDB Movies Dataset" (IMDB Top 1000): `Series_Title`, `Released_Year`, ...
+    #[serde(rename = "imdb-top-1000")]
     ImdbTop1000,
     /// Kaggle "TMDB 5000 Movie Dataset": `genres` as JSON lists, `vote_average`, ...
+    #[serde(rename = "tmdb-5000")]
     Tmdb5000,
 }
 

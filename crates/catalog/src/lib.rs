@@ -345,11 +345,8 @@ mod tests {
                 movie.title
             );
             assert!(movie.director.is_some(), "{} has no director", movie.title);
-            assert!(
-                (1..=4).contains(&movie.stars.len()),
-                "{} stars",
-                movie.title
-            );
+            // Documentaries and wordless films may have no stars.
+            assert!(movie.stars.len() <= 4, "{} stars", movie.title);
             assert!(
                 movie.overview.is_none(),
                 "no synopses in the built-in catalog"

@@ -1,0 +1,226 @@
+//! Filters on the catalog, applied one after another so that the one that empties the list can
+//! be named.
+
+use std::fmt;
+
+use catalog::{Genre, Movie, title_key};
+use serde::{Deserialize, Serialize};
+
+/// Conditions every recommended film must meet. Empty fields do not filter.
+///
+/// A film whose value is unknown does not pass a filter on that value: a film without a year is
+/// never returned with `min_year`, one without a runtime never with `max_runtime`, and so on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Filters {
+    /// Released in this year or later.
+    pub min_year: Option<u16>,
+    /// Released in this year or earlier.
+    pub max_year: Option<u16>,
+    /// Rated at least this (IMDb-style 1–10 scale, the film's own rating).
+    pub min_rating: Option<f64>,
+    /// Has at least one of these genres.
+    pub genres: Vec<Genre>,
+    /// Has none of these genres.
+    pub exclude_genres: Vec<Genre>,
+    /// Runs at most this many minutes.
+    pub max_runtime: Option<u16>,
+    /// Has one of these certificates (case-insensitive).
+    pub certificates: Vec<String>,
+    /// Not one of these titles (seen already); case-insensitive, and `Title (1999)` names one
+    /// release.
+    pub exclude_titles: Vec<String>,
+}
+
+/// One filter condition, with everything needed to test a film and to name it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// Year ≥ the value.
+    MinYear(u16),
+    /// Year ≤ the value.
+    MaxYear(u16),
+    /// Rating ≥ the value.
+    MinRating(f64),
+    /// At least one of the genres.
+    Genres(Vec<Genre>),
+    /// None of the genres.
+    ExcludeGenres(Vec<Genre>),
+    /// Runtime ≤ the value.
+    MaxRuntime(u16),
+    /// Certificate among these (compared case-insensitively).
+    Certificates(Vec<String>),
+    /// Title (or `Title (Year)`) not among these title keys.
+    ExcludeTitles(Vec<String>),
+}
+
+impl Filter {
+    /// The request field that sets this filter (as in JSON; the command line uses the same
+    /// words with dashes).
+    pub fn field(&self) -> &'static str {
+        match self {
+            Filter::MinYear(_) => "min_year",
+            Filter::MaxYear(_) => "max_year",
+            Filter::MinRating(_) => "min_rating",
+            Filter::Genres(_) => "genres",
+            Filter::ExcludeGenres(_) => "exclude_genres",
+            Filter::MaxRuntime(_) => "max_runtime",
+            Filter::Certificates(_) => "certificates",
+            Filter::ExcludeTitles(_) => "exclude_titles",
+        }
+    }
+
+    /// Whether `movie` passes.
+    pub fn admits(&self, movie: &Movie) -> bool {
+        match self {
+            Filter::MinYear(year) => movie.year.is_some_and(|y| y >= *year),
+            Filter::MaxYear(year) => movie.year.is_some_and(|y| y <= *year),
+            Filter::MinRating(rating) => movie.rating.is_some_and(|r| r >= *rating),
+            Filter::Genres(genres) => genres.iter().any(|g| movie.genres.contains(g)),
+            Filter::ExcludeGenres(genres) => !genres.iter().any(|g| movie.genres.contains(g)),
+            Filter::MaxRuntime(minutes) => movie.runtime_min.is_some_and(|m| m <= *minutes),
+            Filter::Certificates(certificates) => {
+                movie.certificate.as_deref().is_some_and(|certificate| {
+                    certificates
+                        .iter()
+                        .any(|wanted| wanted.trim().eq_ignore_ascii_case(certificate.trim()))
+                })
+            }
+            Filter::ExcludeTitles(keys) => {
+                let title = title_key(&movie.title);
+                let label = movie.year.map(|year| format!("{title} ({year})"));
+                !keys
+                    .iter()
+                    .any(|key| *key == title || label.as_deref() == Some(key.as_str()))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn names<T: fmt::Display>(items: &[T]) -> String {
+            items
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+        match self {
+            Filter::MinYear(year) => write!(f, "year ≥ {year}"),
+            Filter::MaxYear(year) => write!(f, "year ≤ {year}"),
+            Filter::MinRating(rating) => write!(f, "rating ≥ {rating}"),
+            Filter::Genres(genres) => write!(f, "genre one of {}", names(genres)),
+            Filter::ExcludeGenres(genres) => write!(f, "genre none of {}", names(genres)),
+            Filter::MaxRuntime(minutes) => write!(f, "runtime ≤ {minutes} min"),
+            Filter::Certificates(certificates) => {
+                write!(f, "certificate one of {}", names(certificates))
+            }
+            Filter::ExcludeTitles(titles) => {
+                write!(f, "not one of {} excluded titles", titles.len())
+            }
+        }
+    }
+}
+
+impl Filters {
+    /// Whether no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self.list().is_empty()
+    }
+
+    /// The filters that are set, in the order they are applied.
+    pub fn list(&self) -> Vec<Filter> {
+        let mut list = Vec::new();
+        list.extend(self.min_year.map(Filter::MinYear));
+        list.extend(self.max_year.map(Filter::MaxYear));
+        list.extend(self.min_rating.map(Filter::MinRating));
+        if !self.genres.is_empty() {
+            list.push(Filter::Genres(self.genres.clone()));
+        }
+        if !self.exclude_genres.is_empty() {
+            list.push(Filter::ExcludeGenres(self.exclude_genres.clone()));
+        }
+        list.extend(self.max_runtime.map(Filter::MaxRuntime));
+        if !self.certificates.is_empty() {
+            list.push(Filter::Certificates(self.certificates.clone()));
+        }
+        if !self.exclude_titles.is_empty() {
+            list.push(Filter::ExcludeTitles(
+                self.exclude_titles.iter().map(|t| title_key(t)).collect(),
+            ));
+        }
+        list
+    }
+
+    /// Whether `movie` passes every filter.
+    pub fn admits(&self, movie: &Movie) -> bool {
+        self.list().iter().all(|filter| filter.admits(movie))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn film() -> Movie {
+        let mut movie = Movie::new("The Apartment", vec![Genre::Comedy, Genre::Romance]);
+        movie.year = Some(1960);
+        movie.rating = Some(8.3);
+        movie.runtime_min = Some(125);
+        movie.certificate = Some("Approved".into());
+        movie
+    }
+
+    #[test]
+    fn each_filter_tests_its_own_fact() {
+        let movie = film();
+        assert!(Filter::MinYear(1960).admits(&movie));
+        assert!(!Filter::MinYear(1961).admits(&movie));
+        assert!(Filter::MaxYear(1960).admits(&movie));
+        assert!(!Filter::MaxYear(1959).admits(&movie));
+        assert!(Filter::MinRating(8.3).admits(&movie));
+        assert!(!Filter::MinRating(8.4).admits(&movie));
+        assert!(Filter::Genres(vec![Genre::Horror, Genre::Romance]).admits(&movie));
+        assert!(!Filter::Genres(vec![Genre::Horror]).admits(&movie));
+        assert!(!Filter::ExcludeGenres(vec![Genre::Comedy]).admits(&movie));
+        assert!(Filter::MaxRuntime(125).admits(&movie));
+        assert!(!Filter::MaxRuntime(124).admits(&movie));
+        assert!(Filter::Certificates(vec!["approved".into()]).admits(&movie));
+        assert!(!Filter::Certificates(vec!["PG".into()]).admits(&movie));
+    }
+
+    #[test]
+    fn excluded_titles_match_loosely_and_by_year() {
+        let movie = film();
+        let exclude = |title: &str| Filters {
+            exclude_titles: vec![title.into()],
+            ..Filters::default()
+        };
+        assert!(!exclude("the  APARTMENT").admits(&movie));
+        assert!(!exclude("The Apartment (1960)").admits(&movie));
+        assert!(exclude("The Apartment (1996)").admits(&movie));
+        assert!(exclude("Apartment").admits(&movie));
+    }
+
+    #[test]
+    fn unknown_facts_do_not_pass() {
+        let movie = Movie::new("Unknown", vec![Genre::Drama]);
+        assert!(!Filter::MinYear(1900).admits(&movie));
+        assert!(!Filter::MaxYear(2100).admits(&movie));
+        assert!(!Filter::MinRating(0.0).admits(&movie));
+        assert!(!Filter::MaxRuntime(999).admits(&movie));
+        assert!(!Filter::Certificates(vec!["R".into()]).admits(&movie));
+        assert!(Filter::ExcludeGenres(vec![Genre::Horror]).admits(&movie));
+    }
+
+    #[test]
+    fn filters_read_from_json_with_defaults() {
+        let filters: Filters =
+            serde_json::from_str(r#"{"min_year": 2000, "genres": ["comedy", "Science Fiction"]}"#)
+                .expect("valid filters");
+        assert_eq!(filters.min_year, Some(2000));
+        assert_eq!(filters.genres, [Genre::Comedy, Genre::SciFi]);
+        assert_eq!(filters.list().len(), 2);
+        assert!(Filters::default().is_empty());
+    }
+}

@@ -1,0 +1,64 @@
+//! What a recommendation returns, shaped as the JSON of the command line and the HTTP API.
+
+use catalog::Genre;
+use mood::{Emotion, EmotionDistribution};
+use serde::{Deserialize, Serialize};
+
+use crate::mode::Mode;
+
+/// The answer to a [`Request`](crate::Request):
+/// `{"mood":{…,"emotion"},"mode":…,"movies":[…]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendations {
+    /// The mood the films were chosen for.
+    pub mood: MoodSummary,
+    /// The mode as requested (`auto` stays `auto`; each film's reasons say what it resolved to).
+    pub mode: Mode,
+    /// The films, best first (in the diversity-aware order, so `score` need not decrease).
+    pub movies: Vec<RecommendedMovie>,
+}
+
+/// A mood as reported: the seven probabilities plus the most probable emotion,
+/// `{"angry":p,…,"neutral":p,"emotion":"sad"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MoodSummary {
+    /// The probabilities, one key per emotion.
+    #[serde(flatten)]
+    pub probabilities: EmotionDistribution,
+    /// The most probable emotion.
+    pub emotion: Emotion,
+}
+
+impl From<EmotionDistribution> for MoodSummary {
+    fn from(probabilities: EmotionDistribution) -> Self {
+        Self {
+            emotion: probabilities.emotion(),
+            probabilities,
+        }
+    }
+}
+
+/// One recommended film with its score and the reasons it was chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecommendedMovie {
+    /// Title.
+    pub title: String,
+    /// Year of release, if known.
+    pub year: Option<u16>,
+    /// Genres.
+    pub genres: Vec<Genre>,
+    /// The film's own rating (1–10), if rated.
+    pub rating: Option<f64>,
+    /// Running time in minutes, if known.
+    pub runtime_min: Option<u16>,
+    /// Age certificate, if known.
+    pub certificate: Option<String>,
+    /// Director(s), if known.
+    pub director: Option<String>,
+    /// Leading actors.
+    pub stars: Vec<String>,
+    /// Relevance: mood fit and quality combined (see `docs/recommending.md`), 3 decimals.
+    pub score: f64,
+    /// Why this film, in words a person can read.
+    pub reasons: Vec<String>,
+}

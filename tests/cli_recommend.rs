@@ -1,0 +1,357 @@
+//! `moodreel recommend`, run as a user would run it.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn moodreel() -> Command {
+    let mut command = Command::cargo_bin("moodreel").expect("the binary is built");
+    command
+        .env_remove("MOODREEL_CATALOG")
+        .env_remove("RUST_LOG");
+    command
+}
+
+fn json_of(args: &[&str]) -> Value {
+    let output = moodreel().args(args).arg("--json").output().expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("one JSON document on stdout")
+}
+
+const TINY_CATALOG: &str = "\
+title,year,genres,runtime_min,certificate,director,stars,rating
+Laughs,2001,Comedy,95,PG,Ann Director,Al Actor|Bo Actor,7.5
+Tears,1999,Drama|Romance,130,R,Bea Director,Cy Actor,8.4
+Screams,1980,Horror,88,R,Cal Director,Di Actor,7.1
+Songs,1964,Musical|Comedy,120,G,Dee Director,Ed Actor|Flo Actor,7.9
+Quest,2010,Adventure|Family,101,PG,Eve Director,Gil Actor,7.3
+";
+
+fn tiny_catalog() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("tiny.csv");
+    std::fs::write(&path, TINY_CATALOG).expect("written");
+    (dir, path)
+}
+
+#[test]
+fn a_named_mood_gives_a_readable_list() {
+    moodreel()
+        .args(["recommend", "--mood", "sad"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Mood: sad 100% · mode: auto"))
+        .stdout(predicate::str::contains(" 1. "))
+        .stdout(predicate::str::contains("10. "))
+        .stdout(predicate::str::contains("Lift for sad (100%)"));
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let json = json_of(&[
+        "recommend",
+        "--mood",
+        "angry=0.1,sad=0.7,neutral=0.2",
+        "-n",
+        "4",
+    ]);
+    let mood = json["mood"].as_object().expect("mood object");
+    for key in [
+        "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "emotion",
+    ] {
+        assert!(mood.contains_key(key), "mood lacks {key}");
+    }
+    assert_eq!(json["mood"]["emotion"], "sad");
+    assert_eq!(json["mode"], "auto");
+    let movies = json["movies"].as_array().expect("movies");
+    assert_eq!(movies.len(), 4);
+    for movie in movies {
+        let mut keys: Vec<&str> = movie
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "certificate",
+                "director",
+                "genres",
+                "rating",
+                "reasons",
+                "runtime_min",
+                "score",
+                "stars",
+                "title",
+                "year"
+            ]
+        );
+        assert!(!movie["reasons"].as_array().expect("reasons").is_empty());
+    }
+}
+
+#[test]
+fn happy_comedies_since_2000_rated_8_or_more() {
+    let json = json_of(&[
+        "recommend",
+        "--mood",
+        "happy",
+        "--min-year",
+        "2000",
+        "--min-rating",
+        "8",
+        "--genre",
+        "Comedy",
+    ]);
+    let movies = json["movies"].as_array().expect("movies");
+    assert!(!movies.is_empty());
+    for movie in movies {
+        assert!(movie["year"].as_u64().expect("year") >= 2000, "{movie}");
+        assert!(movie["rating"].as_f64().expect("rating") >= 8.0, "{movie}");
+        assert!(
+            movie["genres"]
+                .as_array()
+                .expect("genres")
+                .contains(&Value::from("Comedy")),
+            "{movie}"
+        );
+    }
+}
+
+#[test]
+fn every_filter_is_accepted_and_respected() {
+    let json = json_of(&[
+        "recommend",
+        "--mood",
+        "fear",
+        "--mode",
+        "match",
+        "-n",
+        "20",
+        "--max-year",
+        "2010",
+        "--exclude-genre",
+        "horror",
+        "--max-runtime",
+        "130",
+        "--certificate",
+        "r",
+        "--certificate",
+        "PG-13",
+        "--exclude-title",
+        "Psycho",
+        "--genre",
+        "Thriller",
+        "--genre",
+        "Mystery",
+    ]);
+    for movie in json["movies"].as_array().expect("movies") {
+        let genres = movie["genres"].as_array().expect("genres");
+        assert!(movie["year"].as_u64().expect("year") <= 2010);
+        assert!(!genres.contains(&Value::from("Horror")));
+        assert!(
+            genres.contains(&Value::from("Thriller")) || genres.contains(&Value::from("Mystery"))
+        );
+        assert!(movie["runtime_min"].as_u64().expect("runtime") <= 130);
+        assert!(["R", "PG-13"].contains(&movie["certificate"].as_str().expect("certificate")));
+        assert_ne!(movie["title"], "Psycho");
+    }
+}
+
+#[test]
+fn the_same_command_gives_the_same_list() {
+    let args = [
+        "recommend",
+        "--mood",
+        "surprise=0.5,happy=0.5",
+        "--seed",
+        "3",
+    ];
+    let first = moodreel().args(args).output().expect("runs");
+    let second = moodreel().args(args).output().expect("runs");
+    assert!(first.status.success());
+    assert_eq!(first.stdout, second.stdout);
+}
+
+#[test]
+fn match_and_lift_differ_for_sadness() {
+    let titles = |mode: &str| -> Vec<String> {
+        json_of(&["recommend", "--mood", "sad", "--mode", mode])["movies"]
+            .as_array()
+            .expect("movies")
+            .iter()
+            .map(|movie| movie["title"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let matched = titles("match");
+    let lifted = titles("lift");
+    let shared = matched
+        .iter()
+        .filter(|title| lifted.contains(title))
+        .count();
+    assert!(shared <= 3, "{shared} films in common");
+}
+
+#[test]
+fn a_filter_that_empties_the_list_is_named() {
+    moodreel()
+        .args([
+            "recommend",
+            "--mood",
+            "sad",
+            "--min-year",
+            "1990",
+            "--max-year",
+            "1980",
+        ])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "`year ≤ 1980` (max_year) removed the last",
+        ));
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    moodreel()
+        .args(["recommend", "--mood", "joy"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "expected one of angry, disgust, fear, happy, sad, surprise, neutral",
+        ));
+    moodreel().args(["recommend"]).assert().code(2);
+    moodreel()
+        .args(["recommend", "--mood", "sad", "--mode", "cheer"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("match, lift or auto"));
+    moodreel()
+        .args(["recommend", "--mood", "sad", "-n", "0"])
+        .assert()
+        .code(2);
+    moodreel()
+        .args(["recommend", "--mood", "sad", "--genre", "Cooking"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown genre \"Cooking\""));
+    moodreel()
+        .args(["recommend", "--mood", "sad", "--min-rating", "11"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn a_photo_is_accepted_but_not_read_yet() {
+    moodreel()
+        .args(["recommend", "face.jpg"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("face.jpg"))
+        .stderr(predicate::str::contains("--mood"));
+}
+
+#[test]
+fn a_catalog_file_is_used_by_option_and_by_environment() {
+    let (_dir, path) = tiny_catalog();
+    let by_option = json_of(&[
+        "recommend",
+        "--mood",
+        "sad",
+        "--mode",
+        "match",
+        "-n",
+        "1",
+        "--catalog",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(by_option["movies"][0]["title"], "Tears");
+    let output = moodreel()
+        .env("MOODREEL_CATALOG", &path)
+        .args(["recommend", "--mood", "sad", "-n", "1", "--json"])
+        .output()
+        .expect("runs");
+    let by_env: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(by_env["movies"][0]["title"], "Laughs");
+}
+
+#[test]
+fn a_broken_catalog_file_is_a_located_failure() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("broken.csv");
+    std::fs::write(
+        &path,
+        format!("{TINY_CATALOG}Bad,2000,Drama,90,R,X,Y,ten\n"),
+    )
+    .expect("written");
+    moodreel()
+        .args(["recommend", "--mood", "sad", "--catalog"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("broken.csv:7: rating: \"ten\""));
+    moodreel()
+        .args([
+            "recommend",
+            "--mood",
+            "sad",
+            "--catalog",
+            "no/such/file.csv",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot read no/such/file.csv"));
+}
+
+#[test]
+fn json_snapshot_on_a_tiny_catalog() {
+    let (_dir, path) = tiny_catalog();
+    let json = json_of(&[
+        "recommend",
+        "--mood",
+        "sad=0.6,fear=0.4",
+        "-n",
+        "3",
+        "--catalog",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    insta::assert_json_snapshot!(json);
+}
+
+#[test]
+fn the_kaggle_imdb_file_can_be_the_catalog() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/movies/imdb_top_1000.csv");
+    if !path.is_file() {
+        eprintln!("skipped: {} is absent", path.display());
+        return;
+    }
+    let json = json_of(&[
+        "recommend",
+        "--mood",
+        "fear",
+        "--certificate",
+        "u",
+        "--catalog",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    let movies = json["movies"].as_array().expect("movies");
+    assert_eq!(movies.len(), 10);
+    assert!(movies.iter().all(|movie| movie["certificate"] == "U"));
+    assert!(
+        movies.iter().all(|movie| movie["reasons"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains(" votes")),
+        "IMDB has vote counts"
+    );
+}
