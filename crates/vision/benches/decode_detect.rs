@@ -1,0 +1,56 @@
+//! Decode and face detection time for a typical webcam frame (640×480) and a typical phone
+//! photo (4000×3000), JPEG, on one thread. The pictures are made here: a smooth scene with
+//! texture, so that the cascade's early stages do their usual amount of work.
+
+use std::hint::black_box;
+use std::io::Cursor;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use vision::FaceDetector;
+use vision::image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+
+fn scene_jpeg(width: u32, height: u32) -> Vec<u8> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let image = RgbImage::from_fn(width, height, |x, y| {
+        // xorshift noise on top of gradients and large soft blobs.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let noise = (state % 24) as u32;
+        let u = x * 255 / width;
+        let v = y * 255 / height;
+        let blob = if ((x / 97) + (y / 61)) % 3 == 0 { 60 } else { 0 };
+        Rgb([
+            ((u + noise + blob) / 2 + 40) as u8,
+            ((v + noise) / 2 + 50) as u8,
+            ((u + v) / 4 + noise + blob / 2) as u8,
+        ])
+    });
+    let mut bytes = Vec::new();
+    DynamicImage::ImageRgb8(image)
+        .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Jpeg)
+        .expect("encoding a generated picture in memory cannot fail");
+    bytes
+}
+
+fn bench(c: &mut Criterion) {
+    let detector = FaceDetector::new().expect("the embedded model parses");
+    for (width, height) in [(640, 480), (4000, 3000)] {
+        let jpeg = scene_jpeg(width, height);
+        let decoded = vision::decode(&jpeg).expect("the generated JPEG decodes");
+        let mut group = c.benchmark_group(format!("{width}x{height}"));
+        group.sample_size(if width > 1000 { 10 } else { 30 });
+        group.bench_function("decode", |b| b.iter(|| vision::decode(black_box(&jpeg))));
+        group.bench_function("detect", |b| b.iter(|| detector.detect(black_box(&decoded))));
+        group.bench_function("decode+detect", |b| {
+            b.iter(|| {
+                let image = vision::decode(black_box(&jpeg)).expect("decodes");
+                detector.detect(&image)
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

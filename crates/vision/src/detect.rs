@@ -1,0 +1,414 @@
+//! Finding faces: the SeetaFace frontal cascade (`rustface`) run on a grey working copy of the
+//! photo, sized so that the cascade sees faces at the scales it handles well.
+
+use image::imageops::{self, FilterType};
+use image::{DynamicImage, GrayImage};
+use rustface::{ImageData, Model};
+
+use crate::grey::GreySource;
+
+/// The SeetaFace frontal face model, copied from the `rustface` package at build time.
+static SEETA_MODEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/seeta_fd_frontal_v1.0.bin"));
+
+/// The side of the cascade's sliding window: faces smaller than this in the working image are
+/// not found.
+const WINDOW_SIDE: u32 = 40;
+
+/// Grey level of the border added around a photo in which no face was found at first.
+const BORDER_GREY: u8 = 128;
+
+/// One face found in a photo: a square box in the photo's pixel coordinates and the detector's
+/// confidence.
+///
+/// The box is the detector's own estimate and may reach a little past the photo's edges when a
+/// face is cut off; see [`FaceBox::clamped`] for display.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceBox {
+    /// Left edge, in pixels from the left of the photo (may be negative).
+    pub x: i32,
+    /// Top edge, in pixels from the top of the photo (may be negative).
+    pub y: i32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The cascade's score; higher is more certain. Every returned face scores at least the
+    /// [`DetectorSettings::score_threshold`].
+    pub score: f64,
+}
+
+impl FaceBox {
+    /// Area of the box in square pixels.
+    pub fn area(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+
+    /// Centre of the box, in pixels.
+    pub fn centre(&self) -> (f32, f32) {
+        (
+            self.x as f32 + self.width as f32 / 2.0,
+            self.y as f32 + self.height as f32 / 2.0,
+        )
+    }
+
+    /// The part of the box that lies inside an image of the given size.
+    pub fn clamped(&self, image_width: u32, image_height: u32) -> FaceBox {
+        let clamp = |value: i64, limit: u32| value.clamp(0, i64::from(limit));
+        let left = clamp(i64::from(self.x), image_width);
+        let top = clamp(i64::from(self.y), image_height);
+        let right = clamp(i64::from(self.x) + i64::from(self.width), image_width);
+        let bottom = clamp(i64::from(self.y) + i64::from(self.height), image_height);
+        // All four values lie in 0..=u32::MAX, so the conversions below cannot fail.
+        FaceBox {
+            x: i32::try_from(left).unwrap_or(i32::MAX),
+            y: i32::try_from(top).unwrap_or(i32::MAX),
+            width: u32::try_from(right - left).unwrap_or(0),
+            height: u32::try_from(bottom - top).unwrap_or(0),
+            score: self.score,
+        }
+    }
+}
+
+/// How the detector searches. The defaults were measured on real photos (see `docs/vision.md`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectorSettings {
+    /// Faces scoring below this are dropped.
+    pub score_threshold: f64,
+    /// Ratio between two levels of the image pyramid, in (0.01, 0.99): closer to 1 is slower
+    /// and misses fewer faces.
+    pub pyramid_scale_factor: f32,
+    /// Step of the sliding window, in working-image pixels, both directions.
+    pub window_step: u32,
+    /// Photos whose longer side exceeds this are shrunk to it before the search.
+    pub max_working_side: u32,
+    /// Photos whose longer side is below this are enlarged to it, so that faces in small
+    /// images reach the cascade's 40-pixel window.
+    pub min_working_side: u32,
+    /// Border added on every side, as a fraction of the working image's size, when a first
+    /// search finds nothing: the cascade misses a face that fills the whole frame. Zero turns
+    /// the retry off.
+    pub retry_border: f32,
+}
+
+impl Default for DetectorSettings {
+    fn default() -> Self {
+        Self {
+            score_threshold: 2.0,
+            pyramid_scale_factor: 0.8,
+            window_step: 4,
+            max_working_side: 640,
+            min_working_side: 320,
+            retry_border: 0.25,
+        }
+    }
+}
+
+/// Why a detector could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectorError {
+    /// The embedded model could not be parsed (a build problem, not an input problem).
+    #[error("the embedded face model is unreadable: {0}")]
+    Model(#[source] std::io::Error),
+    /// A setting is outside the range the cascade accepts.
+    #[error("invalid detector setting: {0}")]
+    InvalidSettings(&'static str),
+}
+
+/// A face detector: build it once, then share it between threads (it is `Send + Sync`).
+///
+/// Detection is deterministic: the same image gives the same boxes.
+#[derive(Clone)]
+pub struct FaceDetector {
+    model: Model,
+    settings: DetectorSettings,
+}
+
+impl std::fmt::Debug for FaceDetector {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("FaceDetector")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FaceDetector {
+    /// A detector with the embedded model and the default settings.
+    pub fn new() -> Result<Self, DetectorError> {
+        Self::with_settings(DetectorSettings::default())
+    }
+
+    /// A detector with the embedded model and the given settings.
+    pub fn with_settings(settings: DetectorSettings) -> Result<Self, DetectorError> {
+        validate(&settings)?;
+        let model = rustface::read_model(SEETA_MODEL).map_err(DetectorError::Model)?;
+        Ok(Self { model, settings })
+    }
+
+    /// The settings this detector searches with.
+    pub fn settings(&self) -> &DetectorSettings {
+        &self.settings
+    }
+
+    /// Finds every face in a photo, in reading order (top to bottom, then left to right).
+    pub fn detect(&self, image: &DynamicImage) -> Vec<FaceBox> {
+        let (width, height) = (image.width(), image.height());
+        if width == 0 || height == 0 {
+            return Vec::new();
+        }
+        let working = WorkingImage::new(image, &self.settings);
+        let mut faces = self.search(&working.grey, 0, 0);
+        if faces.is_empty() && self.settings.retry_border > 0.0 {
+            let border_x = (working.grey.width() as f32 * self.settings.retry_border).round() as u32;
+            let border_y =
+                (working.grey.height() as f32 * self.settings.retry_border).round() as u32;
+            let framed = with_border(&working.grey, border_x, border_y);
+            faces = self.search(&framed, border_x, border_y);
+            tracing::debug!(found = faces.len(), "retried with a border");
+        }
+        let mut boxes: Vec<FaceBox> = faces
+            .into_iter()
+            .map(|face| working.to_photo(&face))
+            .collect();
+        boxes.sort_by(|a, b| {
+            (a.y, a.x)
+                .cmp(&(b.y, b.x))
+                .then(b.score.total_cmp(&a.score))
+        });
+        tracing::debug!(width, height, faces = boxes.len(), "face detection");
+        boxes
+    }
+
+    /// Runs the cascade on a grey image whose content starts at (offset_x, offset_y); returns
+    /// boxes in the coordinates of that content.
+    fn search(&self, grey: &GrayImage, offset_x: u32, offset_y: u32) -> Vec<rustface::FaceInfo> {
+        let grey = pad_for_pyramid(grey, self.settings.pyramid_scale_factor);
+        if grey.width() < WINDOW_SIDE || grey.height() < WINDOW_SIDE {
+            return Vec::new();
+        }
+        // rustface's detector is neither Send nor Sync (it keeps scratch buffers), so each
+        // search gets its own; cloning the parsed model costs well under a millisecond.
+        let mut detector = rustface::create_detector_with_model(self.model.clone());
+        detector.set_score_thresh(self.settings.score_threshold);
+        detector.set_pyramid_scale_factor(self.settings.pyramid_scale_factor);
+        detector.set_slide_window_step(self.settings.window_step, self.settings.window_step);
+        let mut faces = detector.detect(&ImageData::new(grey.as_raw(), grey.width(), grey.height()));
+        for face in &mut faces {
+            let bbox = face.bbox_mut();
+            bbox.set_x(bbox.x() - offset_x as i32);
+            bbox.set_y(bbox.y() - offset_y as i32);
+        }
+        faces
+    }
+}
+
+fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
+    // rustface panics on values outside these ranges; refuse them here instead.
+    if !(settings.score_threshold > 0.0) {
+        return Err(DetectorError::InvalidSettings("score_threshold must be positive"));
+    }
+    if !(0.01..=0.99).contains(&settings.pyramid_scale_factor) {
+        return Err(DetectorError::InvalidSettings(
+            "pyramid_scale_factor must lie in [0.01, 0.99]",
+        ));
+    }
+    if settings.window_step == 0 {
+        return Err(DetectorError::InvalidSettings("window_step must be positive"));
+    }
+    if settings.max_working_side < WINDOW_SIDE || settings.min_working_side > settings.max_working_side
+    {
+        return Err(DetectorError::InvalidSettings(
+            "working sides must satisfy 40 <= min_working_side <= max_working_side",
+        ));
+    }
+    if !(0.0..=2.0).contains(&settings.retry_border) {
+        return Err(DetectorError::InvalidSettings("retry_border must lie in [0, 2]"));
+    }
+    Ok(())
+}
+
+/// The grey copy of a photo that the cascade searches, and how to map its boxes back.
+struct WorkingImage {
+    grey: GrayImage,
+    scale_x: f32,
+    scale_y: f32,
+}
+
+impl WorkingImage {
+    fn new(image: &DynamicImage, settings: &DetectorSettings) -> Self {
+        let (width, height) = (image.width(), image.height());
+        let long_side = width.max(height);
+        let scale = if long_side > settings.max_working_side {
+            settings.max_working_side as f32 / long_side as f32
+        } else if long_side < settings.min_working_side {
+            settings.min_working_side as f32 / long_side as f32
+        } else {
+            1.0
+        };
+        let target_width = ((width as f32 * scale).round() as u32).max(1);
+        let target_height = ((height as f32 * scale).round() as u32).max(1);
+        let grey = if scale == 1.0 {
+            crate::grey::to_grey_bt601(image)
+        } else if scale < 1.0 {
+            // Average whole blocks first (one pass over the photo), then resample the much
+            // smaller result to the exact working size.
+            let block = ((1.0 / scale).floor() as u32).max(1);
+            let shrunk = box_shrink(image, block);
+            imageops::resize(&shrunk, target_width, target_height, FilterType::Triangle)
+        } else {
+            let grey = crate::grey::to_grey_bt601(image);
+            imageops::resize(&grey, target_width, target_height, FilterType::Triangle)
+        };
+        Self {
+            scale_x: grey.width() as f32 / width as f32,
+            scale_y: grey.height() as f32 / height as f32,
+            grey,
+        }
+    }
+
+    fn to_photo(&self, face: &rustface::FaceInfo) -> FaceBox {
+        let bbox = face.bbox();
+        FaceBox {
+            x: (bbox.x() as f32 / self.scale_x).round() as i32,
+            y: (bbox.y() as f32 / self.scale_y).round() as i32,
+            width: (bbox.width() as f32 / self.scale_x).round() as u32,
+            height: (bbox.height() as f32 / self.scale_y).round() as u32,
+            score: face.score(),
+        }
+    }
+}
+
+/// Grey image whose pixels are the mean of `block × block` squares of the photo (the last
+/// partial row and column of blocks are dropped).
+fn box_shrink(image: &DynamicImage, block: u32) -> GrayImage {
+    let source = GreySource::new(image);
+    let width = (image.width() / block).max(1);
+    let height = (image.height() / block).max(1);
+    let block_x = block.min(image.width()) as usize;
+    let block_y = block.min(image.height()) as usize;
+    let area = (block_x * block_y) as u32;
+    let mut sums = vec![0u32; width as usize];
+    let mut out = GrayImage::new(width, height);
+    for out_y in 0..height as usize {
+        sums.iter_mut().for_each(|sum| *sum = 0);
+        for y in out_y * block_y..(out_y + 1) * block_y {
+            for (out_x, sum) in sums.iter_mut().enumerate() {
+                for x in out_x * block_x..(out_x + 1) * block_x {
+                    *sum += u32::from(source.at(x, y));
+                }
+            }
+        }
+        for (out_x, sum) in sums.iter().enumerate() {
+            let mean = (sum + area / 2) / area;
+            out.put_pixel(out_x as u32, out_y as u32, image::Luma([mean as u8]));
+        }
+    }
+    out
+}
+
+/// A copy of `grey` centred on a uniform grey canvas with the given borders.
+fn with_border(grey: &GrayImage, border_x: u32, border_y: u32) -> GrayImage {
+    let mut canvas = GrayImage::from_pixel(
+        grey.width() + 2 * border_x,
+        grey.height() + 2 * border_y,
+        image::Luma([BORDER_GREY]),
+    );
+    imageops::replace(&mut canvas, grey, i64::from(border_x), i64::from(border_y));
+    canvas
+}
+
+/// rustface sizes each pyramid level by truncating `side × scale`; a level that truncates to
+/// just under the 40-pixel window would underflow inside the library. Such sizes are avoided by
+/// adding a few grey columns or rows on the right and bottom, which moves no coordinate.
+fn pad_for_pyramid(grey: &GrayImage, scale_step: f32) -> std::borrow::Cow<'_, GrayImage> {
+    let (width, height) = (grey.width(), grey.height());
+    for extra in 0..8u32 {
+        if pyramid_is_safe(width + extra, height + extra, scale_step) {
+            if extra == 0 {
+                return std::borrow::Cow::Borrowed(grey);
+            }
+            let mut padded = GrayImage::from_pixel(width + extra, height + extra, image::Luma([BORDER_GREY]));
+            imageops::replace(&mut padded, grey, 0, 0);
+            return std::borrow::Cow::Owned(padded);
+        }
+    }
+    // No small padding helps (cannot happen for real sizes): search nothing rather than risk it.
+    std::borrow::Cow::Owned(GrayImage::new(1, 1))
+}
+
+/// Replays rustface 0.1.7's pyramid arithmetic (f32, exactly as it does it) and checks that
+/// every level it visits is at least one window wide and high.
+fn pyramid_is_safe(width: u32, height: u32, scale_step: f32) -> bool {
+    let min_side = width.min(height);
+    if min_side < WINDOW_SIDE {
+        // rustface visits no level at all.
+        return true;
+    }
+    let min_scale = WINDOW_SIDE as f32 / min_side as f32;
+    let mut scale = 1.0f32;
+    while scale >= min_scale {
+        let level_width = (width as f32 * scale) as u32;
+        let level_height = (height as f32 * scale) as u32;
+        if level_width < WINDOW_SIDE || level_height < WINDOW_SIDE {
+            return false;
+        }
+        scale *= scale_step;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detector_is_shareable() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<FaceDetector>();
+    }
+
+    #[test]
+    fn pyramid_guard_finds_no_unsafe_level_after_padding() {
+        for width in 1..700 {
+            for height in [40, 41, 47, 48, 49, 50, 63, 64, 99, 100, 240, 480] {
+                let grey = GrayImage::new(width, height);
+                let padded = pad_for_pyramid(&grey, 0.8);
+                assert!(pyramid_is_safe(padded.width(), padded.height(), 0.8));
+            }
+        }
+    }
+
+    #[test]
+    fn tiny_and_degenerate_images_give_no_faces() {
+        let detector = FaceDetector::new().expect("the embedded model parses");
+        for (width, height) in [(1, 1), (1, 500), (39, 39), (40, 40), (3000, 2)] {
+            let image = DynamicImage::new_luma8(width, height);
+            assert!(detector.detect(&image).is_empty(), "{width}×{height}");
+        }
+    }
+
+    #[test]
+    fn invalid_settings_are_refused() {
+        let settings = DetectorSettings {
+            pyramid_scale_factor: 1.5,
+            ..DetectorSettings::default()
+        };
+        assert!(matches!(
+            FaceDetector::with_settings(settings),
+            Err(DetectorError::InvalidSettings(_))
+        ));
+    }
+
+    #[test]
+    fn clamped_box_stays_inside() {
+        let face = FaceBox {
+            x: -10,
+            y: 5,
+            width: 50,
+            height: 50,
+            score: 3.0,
+        };
+        let inside = face.clamped(30, 40);
+        assert_eq!((inside.x, inside.y, inside.width, inside.height), (0, 5, 30, 35));
+    }
+}
