@@ -1,0 +1,2 @@
+//! Inference time per face. Placeholder until weights ship.
+fn main() {}

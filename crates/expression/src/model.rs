@@ -1,0 +1,141 @@
+//! Loading weights and classifying faces.
+
+use std::path::Path;
+
+use burn::prelude::*;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::activation::softmax;
+
+use crate::network::{ExpressionNet, NetworkConfig};
+use crate::preprocess::{FaceCrop, faces_to_tensor, mirror};
+use crate::{ExpressionError, FACE_PIXELS, Probabilities};
+
+/// File name of the weights inside a model directory.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// File name of the network shape inside a model directory.
+pub const CONFIG_FILE: &str = "config.json";
+
+/// The two files that make a model, as bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelFiles<'a> {
+    /// Contents of `config.json`.
+    pub config: &'a [u8],
+    /// Contents of `model.safetensors`.
+    pub weights: &'a [u8],
+}
+
+/// A trained expression model ready for inference. Load it once and share it.
+#[derive(Debug, Clone)]
+pub struct ExpressionModel {
+    net: ExpressionNet,
+    config: NetworkConfig,
+    device: Device,
+}
+
+impl ExpressionModel {
+    /// Loads `config.json` and `model.safetensors` from a model directory (`--model DIR`).
+    pub fn load(dir: &Path) -> Result<Self, ExpressionError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|source| ExpressionError::Io { path, source })
+        };
+        let config = read(CONFIG_FILE)?;
+        let weights = read(WEIGHTS_FILE)?;
+        Self::from_files(
+            ModelFiles {
+                config: &config,
+                weights: &weights,
+            },
+            &dir.display().to_string(),
+        )
+    }
+
+    /// Loads a model from the bytes of its two files; `origin` names them in errors.
+    pub fn from_files(files: ModelFiles<'_>, origin: &str) -> Result<Self, ExpressionError> {
+        let config: NetworkConfig =
+            serde_json::from_slice(files.config).map_err(|source| ExpressionError::Config {
+                path: format!("{origin}/{CONFIG_FILE}"),
+                source,
+            })?;
+        let device = Device::flex();
+        let mut net = config.init(&device);
+        let mut store = SafetensorsStore::from_bytes(Some(files.weights.to_vec()));
+        net.load_from(&mut store)
+            .map_err(|error| ExpressionError::Weights {
+                path: format!("{origin}/{WEIGHTS_FILE}"),
+                message: error.to_string(),
+            })?;
+        Ok(Self::from_network(net.valid(), config))
+    }
+
+    /// Wraps a network already in memory (e.g. straight from training).
+    pub fn from_network(net: ExpressionNet, config: NetworkConfig) -> Self {
+        let device = Device::flex();
+        Self {
+            net: net.valid(),
+            config,
+            device,
+        }
+    }
+
+    /// The network's shape.
+    pub fn config(&self) -> &NetworkConfig {
+        &self.config
+    }
+
+    /// Number of trainable parameters.
+    pub fn parameter_count(&self) -> usize {
+        self.net.num_params()
+    }
+
+    /// Softmax probabilities for a batch of faces, in input order. With `tta`, each face is
+    /// also classified mirrored and the two probability vectors are averaged.
+    pub fn classify(
+        &self,
+        faces: &[FaceCrop],
+        tta: bool,
+    ) -> Result<Vec<Probabilities>, ExpressionError> {
+        self.classify_pixels(faces.iter().map(FaceCrop::pixels), tta)
+    }
+
+    /// [`classify`](Self::classify) for faces given as 48×48 grey levels.
+    pub fn classify_pixels<'a>(
+        &self,
+        faces: impl IntoIterator<Item = &'a [u8; FACE_PIXELS]>,
+        tta: bool,
+    ) -> Result<Vec<Probabilities>, ExpressionError> {
+        let faces: Vec<&[u8; FACE_PIXELS]> = faces.into_iter().collect();
+        if faces.is_empty() {
+            return Ok(Vec::new());
+        }
+        let plain = self.probabilities(faces.iter().copied())?;
+        if !tta {
+            return Ok(plain);
+        }
+        let mirrored: Vec<[u8; FACE_PIXELS]> = faces.iter().map(|face| mirror(face)).collect();
+        let flipped = self.probabilities(mirrored.iter())?;
+        Ok(plain
+            .iter()
+            .zip(&flipped)
+            .map(|(a, b)| std::array::from_fn(|i| 0.5 * (a[i] + b[i])))
+            .collect())
+    }
+
+    fn probabilities<'a>(
+        &self,
+        faces: impl IntoIterator<Item = &'a [u8; FACE_PIXELS]>,
+    ) -> Result<Vec<Probabilities>, ExpressionError> {
+        let batch = faces_to_tensor(faces, &self.device);
+        let values: Vec<f32> = softmax(self.net.forward(batch), 1)
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|_| ExpressionError::NonFinite)?;
+        if values.iter().any(|p| !p.is_finite()) {
+            return Err(ExpressionError::NonFinite);
+        }
+        Ok(values
+            .chunks_exact(mood::EMOTION_COUNT)
+            .map(|row| std::array::from_fn(|i| row[i]))
+            .collect())
+    }
+}

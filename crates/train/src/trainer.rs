@@ -1,0 +1,597 @@
+//! The training loop: seeded shuffling and augmentation, SGD with momentum under a warm-up +
+//! cosine learning-rate schedule, class-balanced soft-label cross-entropy, evaluation on the
+//! validation split after every epoch, and a checkpoint after every epoch so a run resumes
+//! exactly where it stopped.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::prelude::*;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::activation::log_softmax;
+use dataset::FerSplit;
+use expression::{
+    CONFIG_FILE, ExpressionModel, ExpressionNet, FACE_PIXELS, NetworkConfig, WEIGHTS_FILE,
+    faces_to_tensor,
+};
+use mood::EMOTION_COUNT;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::TrainError;
+use crate::augment::{AugmentConfig, augment};
+use crate::evaluate::{EvalReport, argmax, evaluate};
+
+/// Everything that decides a training run. Saved as `train_config.json` in the run folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Shape of the network.
+    pub network: NetworkConfig,
+    /// Augmentation strength.
+    pub augment: AugmentConfig,
+    /// Passes over the training split.
+    pub epochs: usize,
+    /// Faces per optimisation step.
+    pub batch: usize,
+    /// Peak learning rate.
+    pub learning_rate: f64,
+    /// Epochs of linear warm-up before the cosine decay.
+    pub warmup_epochs: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    /// L2 weight decay.
+    pub weight_decay: f32,
+    /// Label smoothing mixed into every target.
+    pub label_smoothing: f32,
+    /// Weight of the FER+ soft label against the FER-2013 one-hot label (0 = FER only).
+    pub ferplus_weight: f32,
+    /// Class weights are (median count / class count) ^ this; 0 = no balancing.
+    pub class_balance: f32,
+    /// Seed of every random choice.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            network: NetworkConfig::default(),
+            augment: AugmentConfig::default(),
+            epochs: 40,
+            batch: 64,
+            learning_rate: 0.05,
+            warmup_epochs: 1.0,
+            momentum: 0.9,
+            weight_decay: 5e-4,
+            label_smoothing: 0.1,
+            ferplus_weight: 0.5,
+            class_balance: 0.3,
+            seed: 42,
+        }
+    }
+}
+
+/// One line of `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Training accuracy against the FER-2013 labels (on augmented faces).
+    pub train_accuracy: f64,
+    /// Mean cross-entropy on the validation split.
+    pub val_loss: f64,
+    /// Accuracy on the validation split.
+    pub val_accuracy: f64,
+    /// Macro-F1 on the validation split.
+    pub val_macro_f1: f64,
+    /// Learning rate at the end of the epoch.
+    pub learning_rate: f64,
+    /// Wall time of the epoch (training and validation).
+    pub seconds: f64,
+    /// Training throughput.
+    pub images_per_second: f64,
+}
+
+/// Receives progress while training runs (the command line draws progress bars with it).
+pub trait TrainObserver {
+    /// An epoch of `batches` steps begins.
+    fn epoch_started(&mut self, _epoch: usize, _epochs: usize, _batches: usize) {}
+    /// A step finished with this mean loss.
+    fn batch_finished(&mut self, _faces: usize, _loss: f64) {}
+    /// Validation begins.
+    fn validation_started(&mut self, _faces: usize) {}
+    /// An epoch finished, checkpoint written.
+    fn epoch_finished(&mut self, _metrics: &EpochMetrics, _best: bool) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl TrainObserver for Silent {}
+
+/// What lives in `checkpoint/state.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CheckpointState {
+    epochs_done: usize,
+    best_accuracy: f64,
+    best_epoch: usize,
+    config: TrainConfig,
+}
+
+/// Folder names and files of a training run.
+#[derive(Debug, Clone)]
+pub struct RunFolder {
+    root: PathBuf,
+}
+
+impl RunFolder {
+    /// The run folder at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The folder itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Last completed epoch: weights, optimizer state and progress.
+    pub fn checkpoint(&self) -> PathBuf {
+        self.root.join("checkpoint")
+    }
+
+    /// Best weights on the validation split so far (a model folder for `--model`).
+    pub fn best(&self) -> PathBuf {
+        self.root.join("best")
+    }
+
+    /// One JSON line per epoch.
+    pub fn metrics(&self) -> PathBuf {
+        self.root.join("metrics.jsonl")
+    }
+
+    /// The metrics read back.
+    pub fn read_metrics(&self) -> Result<Vec<EpochMetrics>, TrainError> {
+        let path = self.metrics();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(TrainError::Io { path, source }),
+        };
+        text.lines()
+            .filter(|line| !line.trim().is_empty())
+            .enumerate()
+            .map(|(index, line)| {
+                serde_json::from_str(line).map_err(|error| TrainError::Corrupt {
+                    path: path.clone(),
+                    message: format!("line {}: {error}", index + 1),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The training and validation data of a run.
+pub struct TrainData<'a> {
+    /// Faces to learn from (with FER+ soft labels if joined).
+    pub train: &'a FerSplit,
+    /// Faces to choose the best epoch on.
+    pub validation: &'a FerSplit,
+}
+
+/// Trains (or, with `resume`, continues training) into `run`.
+/// Returns the metrics of every epoch done so far.
+pub fn train(
+    config: &TrainConfig,
+    data: TrainData<'_>,
+    run: &RunFolder,
+    resume: bool,
+    observer: &mut dyn TrainObserver,
+) -> Result<Vec<EpochMetrics>, TrainError> {
+    if data.train.is_empty() {
+        return Err(TrainError::NoData("training"));
+    }
+    create_dir(run.root())?;
+    let device = Device::flex().autodiff();
+    let mut net = config.network.init(&device);
+    let mut optimizer = sgd(config);
+    let mut state = CheckpointState {
+        epochs_done: 0,
+        best_accuracy: f64::NEG_INFINITY,
+        best_epoch: 0,
+        config: config.clone(),
+    };
+    if resume && run.checkpoint().join("state.json").exists() {
+        let (loaded_net, loaded_optimizer, loaded_state) =
+            load_checkpoint(run, config, &device, optimizer)?;
+        net = loaded_net;
+        optimizer = loaded_optimizer;
+        state = loaded_state;
+        tracing::info!(epochs_done = state.epochs_done, "resuming");
+    } else {
+        write_json(&run.root().join("train_config.json"), config)?;
+    }
+    let mut history = run.read_metrics()?;
+    history.truncate(state.epochs_done);
+    rewrite_metrics(run, &history)?;
+
+    let class_weights = class_weights(data.train, config.class_balance);
+    let batches_per_epoch = data.train.len().div_ceil(config.batch);
+    let total_steps = (config.epochs * batches_per_epoch) as f64;
+
+    for epoch in state.epochs_done + 1..=config.epochs {
+        let _span = tracing::info_span!("epoch", epoch).entered();
+        let started = Instant::now();
+        // Every random choice of an epoch derives from (seed, epoch): resuming at an epoch
+        // boundary replays exactly what an uninterrupted run would have done.
+        let epoch_seed = config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(epoch_seed);
+        device.seed(epoch_seed);
+        let mut order: Vec<usize> = (0..data.train.len()).collect();
+        order.shuffle(&mut rng);
+
+        observer.epoch_started(epoch, config.epochs, batches_per_epoch);
+        let mut loss_sum = 0.0;
+        let mut correct = 0usize;
+        let mut learning_rate = 0.0;
+        let mut augmented = vec![[0u8; FACE_PIXELS]; config.batch];
+        let mut targets = Vec::with_capacity(config.batch * EMOTION_COUNT);
+        let mut weights = Vec::with_capacity(config.batch);
+        for (step, chunk) in order.chunks(config.batch).enumerate() {
+            let global_step = ((epoch - 1) * batches_per_epoch + step) as f64;
+            learning_rate = schedule(config, global_step, batches_per_epoch as f64, total_steps);
+            targets.clear();
+            weights.clear();
+            for (slot, &index) in augmented.iter_mut().zip(chunk) {
+                augment(data.train.face(index), &config.augment, &mut rng, slot);
+                targets.extend_from_slice(&target(data.train, index, config));
+                weights.push(class_weights[usize::from(data.train.labels[index])]);
+            }
+            let count = chunk.len();
+            let input = faces_to_tensor(augmented[..count].iter(), &device);
+            let logits = net.forward(input);
+            let target_tensor: Tensor<2> = Tensor::from_data(
+                TensorData::new(targets.clone(), [count, EMOTION_COUNT]),
+                &device,
+            );
+            let weight_tensor: Tensor<1> =
+                Tensor::from_data(TensorData::new(weights.clone(), [count]), &device);
+            let per_face: Tensor<1> = (log_softmax(logits.clone(), 1) * target_tensor)
+                .sum_dim(1)
+                .neg()
+                .squeeze_dim(1);
+            let loss = (per_face * weight_tensor).sum() / (weights.iter().sum::<f32>() as f64);
+            let loss_value = scalar(&loss)?;
+            let predictions: Vec<f32> = logits
+                .into_data()
+                .try_to_vec::<f32>()
+                .map_err(|_| TrainError::Diverged(epoch))?;
+            for (row, &index) in predictions.chunks_exact(EMOTION_COUNT).zip(chunk) {
+                correct += usize::from(argmax(row) == usize::from(data.train.labels[index]));
+            }
+            if !loss_value.is_finite() {
+                return Err(TrainError::Diverged(epoch));
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            net = optimizer.step(learning_rate, net, grads);
+            loss_sum += loss_value * count as f64;
+            observer.batch_finished(count, loss_value);
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+
+        observer.validation_started(data.validation.len());
+        let model = ExpressionModel::from_network(net.valid(), config.network.clone());
+        let (val_loss, report) = validate(&model, data.validation)?;
+        let metrics = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / data.train.len() as f64,
+            train_accuracy: correct as f64 / data.train.len() as f64,
+            val_loss,
+            val_accuracy: report.accuracy,
+            val_macro_f1: report.macro_f1,
+            learning_rate,
+            seconds: started.elapsed().as_secs_f64(),
+            images_per_second: data.train.len() as f64 / train_seconds,
+        };
+        let best = metrics.val_accuracy > state.best_accuracy;
+        if best {
+            state.best_accuracy = metrics.val_accuracy;
+            state.best_epoch = epoch;
+            save_model(&net, &config.network, &run.best())?;
+            write_json(&run.best().join("eval.json"), &report)?;
+        }
+        state.epochs_done = epoch;
+        save_checkpoint(run, &net, &optimizer, &state)?;
+        append_metrics(run, &metrics)?;
+        history.push(metrics.clone());
+        tracing::info!(
+            val_accuracy = metrics.val_accuracy,
+            train_loss = metrics.train_loss,
+            "epoch done"
+        );
+        observer.epoch_finished(&metrics, best);
+    }
+    Ok(history)
+}
+
+fn sgd(config: &TrainConfig) -> ModuleOptimizer {
+    SgdConfig::new()
+        .with_momentum(Some(
+            MomentumConfig::new()
+                .with_momentum(config.momentum)
+                .with_dampening(0.0)
+                .with_nesterov(true),
+        ))
+        .with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay)))
+        .init()
+}
+
+/// Linear warm-up to the peak, then cosine decay to zero at the last step.
+fn schedule(config: &TrainConfig, step: f64, steps_per_epoch: f64, total_steps: f64) -> f64 {
+    let warmup = config.warmup_epochs * steps_per_epoch;
+    if step < warmup {
+        return config.learning_rate * (step + 1.0) / warmup;
+    }
+    let progress = ((step - warmup) / (total_steps - warmup).max(1.0)).clamp(0.0, 1.0);
+    config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+}
+
+/// The training target of face `index`: FER one-hot mixed with its FER+ votes, smoothed.
+fn target(split: &FerSplit, index: usize, config: &TrainConfig) -> [f32; EMOTION_COUNT] {
+    let mut one_hot = [0.0f32; EMOTION_COUNT];
+    one_hot[usize::from(split.labels[index])] = 1.0;
+    let mixed = match &split.soft_labels {
+        Some(soft) => std::array::from_fn(|i| {
+            (1.0 - config.ferplus_weight) * one_hot[i] + config.ferplus_weight * soft[index][i]
+        }),
+        None => one_hot,
+    };
+    let uniform = config.label_smoothing / EMOTION_COUNT as f32;
+    mixed.map(|p| (1.0 - config.label_smoothing) * p + uniform)
+}
+
+/// (median class count / class count) ^ `power`, so rare classes (disgust) weigh more.
+fn class_weights(split: &FerSplit, power: f32) -> [f32; EMOTION_COUNT] {
+    let counts = split.class_counts();
+    let mut sorted = counts;
+    sorted.sort_unstable();
+    let median = sorted[EMOTION_COUNT / 2].max(1) as f32;
+    counts.map(|count| (median / count.max(1) as f32).powf(power))
+}
+
+fn validate(model: &ExpressionModel, split: &FerSplit) -> Result<(f64, EvalReport), TrainError> {
+    let (confusion, seconds) = evaluate(model, split, false, 256, |_| {})?;
+    // Validation loss from the same pass would need logits; recompute cheaply from probabilities.
+    let mut loss = 0.0;
+    for chunk in (0..split.len()).collect::<Vec<_>>().chunks(256) {
+        let probabilities = model.classify_pixels(chunk.iter().map(|&i| split.face(i)), false)?;
+        for (&index, row) in chunk.iter().zip(&probabilities) {
+            loss -= f64::from(row[usize::from(split.labels[index])].max(1e-12)).ln();
+        }
+    }
+    let loss = if split.is_empty() {
+        0.0
+    } else {
+        loss / split.len() as f64
+    };
+    Ok((
+        loss,
+        EvalReport::new("PublicTest", &confusion, false, seconds),
+    ))
+}
+
+fn scalar(tensor: &Tensor<1>) -> Result<f64, TrainError> {
+    tensor
+        .clone()
+        .into_data()
+        .try_to_vec::<f32>()
+        .ok()
+        .and_then(|values| values.first().copied())
+        .map(f64::from)
+        .ok_or(TrainError::Diverged(0))
+}
+
+/// Writes `config.json` + `model.safetensors` into `dir` (a model folder).
+pub fn save_model(
+    net: &ExpressionNet,
+    config: &NetworkConfig,
+    dir: &Path,
+) -> Result<(), TrainError> {
+    let staging = dir.with_extension("tmp");
+    write_model_files(net, config, &staging)?;
+    replace_dir(&staging, dir)
+}
+
+fn write_model_files(
+    net: &ExpressionNet,
+    config: &NetworkConfig,
+    dir: &Path,
+) -> Result<(), TrainError> {
+    let _ = fs::remove_dir_all(dir);
+    create_dir(dir)?;
+    write_json(&dir.join(CONFIG_FILE), config)?;
+    let weights = dir.join(WEIGHTS_FILE);
+    let mut store = SafetensorsStore::from_file(&weights);
+    net.save_into(&mut store)
+        .map_err(|error| TrainError::Corrupt {
+            path: weights.clone(),
+            message: error.to_string(),
+        })
+}
+
+fn save_checkpoint(
+    run: &RunFolder,
+    net: &ExpressionNet,
+    optimizer: &ModuleOptimizer,
+    state: &CheckpointState,
+) -> Result<(), TrainError> {
+    let dir = run.checkpoint();
+    let staging = dir.with_extension("tmp");
+    write_model_files(net, &state.config.network, &staging)?;
+    let optimizer_path = staging.join("optimizer.bpk");
+    optimizer
+        .save(&optimizer_path)
+        .map_err(|error| TrainError::Corrupt {
+            path: optimizer_path.clone(),
+            message: format!("{error:?}"),
+        })?;
+    write_json(&staging.join("state.json"), state)?;
+    replace_dir(&staging, &dir)
+}
+
+fn load_checkpoint(
+    run: &RunFolder,
+    config: &TrainConfig,
+    device: &Device,
+    optimizer: ModuleOptimizer,
+) -> Result<(ExpressionNet, ModuleOptimizer, CheckpointState), TrainError> {
+    let dir = run.checkpoint();
+    let state_path = dir.join("state.json");
+    let state: CheckpointState = read_json(&state_path)?;
+    if state.config != *config {
+        return Err(TrainError::ConfigMismatch(
+            run.root().join("train_config.json"),
+        ));
+    }
+    let mut net = state.config.network.init(device);
+    let weights = dir.join(WEIGHTS_FILE);
+    let mut store = SafetensorsStore::from_file(&weights);
+    net.load_from(&mut store)
+        .map_err(|error| TrainError::Corrupt {
+            path: weights.clone(),
+            message: error.to_string(),
+        })?;
+    let optimizer_path = dir.join("optimizer.bpk");
+    let optimizer = optimizer
+        .load(&optimizer_path)
+        .map_err(|error| TrainError::Corrupt {
+            path: optimizer_path.clone(),
+            message: format!("{error:?}"),
+        })?;
+    Ok((net, optimizer, state))
+}
+
+fn append_metrics(run: &RunFolder, metrics: &EpochMetrics) -> Result<(), TrainError> {
+    let path = run.metrics();
+    let io_error = |source| TrainError::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io_error)?;
+    let line = serde_json::to_string(metrics).map_err(|error| TrainError::Corrupt {
+        path: path.clone(),
+        message: error.to_string(),
+    })?;
+    writeln!(file, "{line}").map_err(io_error)
+}
+
+fn rewrite_metrics(run: &RunFolder, history: &[EpochMetrics]) -> Result<(), TrainError> {
+    let path = run.metrics();
+    let _ = fs::remove_file(&path);
+    history
+        .iter()
+        .try_for_each(|metrics| append_metrics(run, metrics))
+}
+
+fn create_dir(dir: &Path) -> Result<(), TrainError> {
+    fs::create_dir_all(dir).map_err(|source| TrainError::Io {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// Moves a fully written `staging` folder over `target`, so a crash never leaves half a folder.
+fn replace_dir(staging: &Path, target: &Path) -> Result<(), TrainError> {
+    let old = target.with_extension("old");
+    let _ = fs::remove_dir_all(&old);
+    if target.exists() {
+        fs::rename(target, &old).map_err(|source| TrainError::Io {
+            path: target.to_owned(),
+            source,
+        })?;
+    }
+    fs::rename(staging, target).map_err(|source| TrainError::Io {
+        path: target.to_owned(),
+        source,
+    })?;
+    let _ = fs::remove_dir_all(&old);
+    Ok(())
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<(), TrainError> {
+    let text = serde_json::to_string_pretty(value).map_err(|error| TrainError::Corrupt {
+        path: path.to_owned(),
+        message: error.to_string(),
+    })?;
+    fs::write(path, text + "\n").map_err(|source| TrainError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, TrainError> {
+    let text = fs::read_to_string(path).map_err(|source| TrainError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|error| TrainError::Corrupt {
+        path: path.to_owned(),
+        message: error.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_warms_up_then_decays_to_zero() {
+        let config = TrainConfig {
+            learning_rate: 0.1,
+            warmup_epochs: 1.0,
+            ..TrainConfig::default()
+        };
+        assert!((schedule(&config, 9.0, 10.0, 100.0) - 0.1).abs() < 1e-12);
+        assert!(schedule(&config, 0.0, 10.0, 100.0) < 0.02);
+        assert!((schedule(&config, 10.0, 10.0, 100.0) - 0.1).abs() < 1e-9);
+        assert!(schedule(&config, 99.9, 10.0, 100.0) < 1e-4);
+    }
+
+    #[test]
+    fn targets_mix_ferplus_and_smoothing() {
+        let mut split = FerSplit::default();
+        split.pixels = vec![0; FACE_PIXELS];
+        split.labels = vec![3];
+        split.rows = vec![Some(0)];
+        let mut soft = [0.0; EMOTION_COUNT];
+        soft[6] = 1.0;
+        split.soft_labels = Some(vec![soft]);
+        let config = TrainConfig {
+            ferplus_weight: 0.5,
+            label_smoothing: 0.0,
+            ..TrainConfig::default()
+        };
+        let t = target(&split, 0, &config);
+        assert_eq!(t[3], 0.5);
+        assert_eq!(t[6], 0.5);
+        let smoothed = target(
+            &split,
+            0,
+            &TrainConfig {
+                label_smoothing: 0.7,
+                ..config
+            },
+        );
+        assert!((smoothed.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+}
