@@ -585,7 +585,7 @@ fn parse_rating(text: &str) -> Result<f64, String> {
 fn parse_runtime(text: &str) -> Result<u16, String> {
     let number = text.trim_end_matches("min").trim();
     match number.parse::<f64>() {
-        Ok(minutes) if minutes >= 1.0 && minutes < 2000.0 => Ok(minutes.round() as u16),
+        Ok(minutes) if (1.0..2000.0).contains(&minutes) => Ok(minutes.round() as u16),
         _ => Err(format!("{text:?} is not a running time in minutes")),
     }
 }

@@ -355,6 +355,32 @@ mod tests {
     }
 
     #[test]
+    fn builtin_catalog_is_large_sorted_and_covers_every_genre_and_decade() {
+        let movies = Catalog::builtin().movies();
+        assert!(movies.len() >= 500, "{} films", movies.len());
+        for pair in movies.windows(2) {
+            assert!(
+                (pair[0].year, &pair[0].title) < (pair[1].year, &pair[1].title),
+                "not sorted by year then title, or duplicated: {} / {}",
+                pair[0].label(),
+                pair[1].label()
+            );
+        }
+        let stats = Catalog::builtin().stats();
+        for genre in Genre::ALL {
+            let count = stats.genres.get(genre.name()).copied().unwrap_or(0);
+            assert!(count >= 5, "only {count} {genre} films");
+        }
+        for decade in (1930..=2020).step_by(10) {
+            let count = movies
+                .iter()
+                .filter(|m| m.year.is_some_and(|y| (decade..decade + 10).contains(&y)))
+                .count();
+            assert!(count >= 10, "only {count} films from the {decade}s");
+        }
+    }
+
+    #[test]
     fn weighted_rating_shrinks_towards_the_mean_with_few_votes() {
         let mut few = Movie::new("Few", vec![Genre::Drama]);
         few.rating = Some(9.0);

@@ -3,6 +3,9 @@
 //!
 //! Run: `cargo bench -p recommend`.
 
+// criterion's macros define functions without doc comments.
+#![allow(missing_docs)]
+
 use catalog::{Catalog, Genre, Movie};
 use criterion::{Criterion, criterion_group, criterion_main};
 use mood::EmotionDistribution;

@@ -49,8 +49,8 @@ pub enum Filter {
     MaxRuntime(u16),
     /// Certificate among these (compared case-insensitively).
     Certificates(Vec<String>),
-    /// Title (or `Title (Year)`) not among these title keys.
-    ExcludeTitles(Vec<String>),
+    /// Title (or `Title (Year)`) not among these.
+    ExcludeTitles(Vec<ExcludedTitle>),
 }
 
 impl Filter {
@@ -85,15 +85,64 @@ impl Filter {
                         .any(|wanted| wanted.trim().eq_ignore_ascii_case(certificate.trim()))
                 })
             }
-            Filter::ExcludeTitles(keys) => {
-                let title = title_key(&movie.title);
-                let label = movie.year.map(|year| format!("{title} ({year})"));
-                !keys
-                    .iter()
-                    .any(|key| *key == title || label.as_deref() == Some(key.as_str()))
-            }
+            Filter::ExcludeTitles(titles) => !titles.iter().any(|title| title.names(movie)),
         }
     }
+}
+
+/// A title to exclude, read once per request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExcludedTitle {
+    /// The title as given, as a [`title_key`].
+    key: String,
+    /// `Title (1999)` read as the title's key and a year.
+    with_year: Option<(String, u16)>,
+}
+
+impl ExcludedTitle {
+    /// Reads `Title` or `Title (1999)`; case and spacing do not matter.
+    pub fn new(text: &str) -> Self {
+        let key = title_key(text);
+        let with_year = key
+            .strip_suffix(')')
+            .and_then(|rest| rest.rsplit_once(" ("))
+            .and_then(|(title, year)| Some((title.to_owned(), year.parse().ok()?)));
+        Self { key, with_year }
+    }
+
+    /// Whether this names `movie`: its title, or its title and year. Runs once per film and
+    /// excluded title, so it compares without allocating.
+    pub fn names(&self, movie: &Movie) -> bool {
+        same_title(&movie.title, &self.key)
+            || self.with_year.as_ref().is_some_and(|(title, year)| {
+                movie.year == Some(*year) && same_title(&movie.title, title)
+            })
+    }
+}
+
+/// `title_key(title) == key`, without building the key, stopping at the first difference.
+fn same_title(title: &str, key: &str) -> bool {
+    let mut expected = key.chars();
+    let mut started = false;
+    let mut space_due = false;
+    for c in title.chars() {
+        if c.is_whitespace() {
+            space_due = started;
+            continue;
+        }
+        if std::mem::take(&mut space_due) && expected.next() != Some(' ') {
+            return false;
+        }
+        started = true;
+        if c.is_ascii() {
+            if expected.next() != Some(c.to_ascii_lowercase()) {
+                return false;
+            }
+        } else if !c.to_lowercase().all(|lower| expected.next() == Some(lower)) {
+            return false;
+        }
+    }
+    expected.next().is_none()
 }
 
 impl fmt::Display for Filter {
@@ -146,7 +195,10 @@ impl Filters {
         }
         if !self.exclude_titles.is_empty() {
             list.push(Filter::ExcludeTitles(
-                self.exclude_titles.iter().map(|t| title_key(t)).collect(),
+                self.exclude_titles
+                    .iter()
+                    .map(|title| ExcludedTitle::new(title))
+                    .collect(),
             ));
         }
         list
@@ -200,6 +252,27 @@ mod tests {
         assert!(!exclude("The Apartment (1960)").admits(&movie));
         assert!(exclude("The Apartment (1996)").admits(&movie));
         assert!(exclude("Apartment").admits(&movie));
+        assert!(exclude("The Apartment (19xx)").admits(&movie));
+        for title in [
+            "The Apartment",
+            " the  apartment ",
+            "The Apartment (1960)",
+            "X",
+            "",
+        ] {
+            let key = title_key(title);
+            let expected = key == title_key(&movie.title) || key == "the apartment (1960)";
+            assert_eq!(
+                ExcludedTitle::new(title).names(&movie),
+                expected,
+                "{title:?}"
+            );
+        }
+        let mut odd = Movie::new("Élan  Vital (1999)", vec![Genre::Drama]);
+        odd.year = Some(2001);
+        assert!(ExcludedTitle::new("élan vital (1999)").names(&odd));
+        assert!(ExcludedTitle::new("ÉLAN VITAL (1999) (2001)").names(&odd));
+        assert!(!ExcludedTitle::new("élan vital").names(&odd));
     }
 
     #[test]

@@ -29,7 +29,7 @@ use mood::{Emotion, EmotionDistribution};
 use serde::{Deserialize, Serialize};
 
 pub use affinity::{AFFINITY_TOML, AffinityError, AffinityTable};
-pub use filter::{Filter, Filters};
+pub use filter::{ExcludedTitle, Filter, Filters};
 pub use mode::{Mode, UnknownMode};
 pub use response::{MoodSummary, Recommendations, RecommendedMovie};
 
@@ -136,7 +136,7 @@ impl Default for Settings {
         Self {
             fit_weight: 0.8,
             quality_weight: 0.2,
-            diversity: 0.3,
+            diversity: 0.4,
             genre_similarity: 0.75,
             seed_jitter: 0.05,
             pool_factor: 10,
