@@ -38,10 +38,6 @@ pub struct Args {
           value_parser = clap::value_parser!(u16).range(1..=recommend::MAX_COUNT as i64))]
     pub count: u16,
 
-    /// Conditions every film must meet.
-    #[command(flatten)]
-    pub filters: FilterArgs,
-
     /// Shuffle among near-ties ("surprise me"); the same seed gives the same list.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -53,6 +49,11 @@ pub struct Args {
     /// Print one JSON document: {"mood", "mode", "movies": [{"title", ..., "reasons"}]}.
     #[arg(long)]
     pub json: bool,
+
+    /// Conditions every film must meet (last: their help has its own heading; boxed: they are
+    /// most of the arguments' size).
+    #[command(flatten)]
+    pub filters: Box<FilterArgs>,
 }
 
 /// The filters, as command-line options.
@@ -137,7 +138,7 @@ pub fn run(args: Args) -> CommandResult {
         mood,
         mode: args.mode,
         n: usize::from(args.count),
-        filters: args.filters.into(),
+        filters: (*args.filters).into(),
         seed: args.seed,
     };
     let list = recommend::recommend(&catalog, &request).map_err(CommandError::failure)?;

@@ -533,6 +533,18 @@ mod tests {
     }
 
     #[test]
+    fn responses_round_trip_through_json() {
+        let mood = EmotionDistribution::parse("sad=0.7,fear=0.3").expect("mood");
+        let list = recommend(&small_catalog(), &Request::new(mood)).expect("films");
+        let json = serde_json::to_value(&list).expect("serialisable");
+        assert_eq!(json["mood"]["emotion"], "sad");
+        assert_eq!(json["mood"]["sad"], 0.7);
+        assert_eq!(json["mode"], "auto");
+        let back: Recommendations = serde_json::from_value(json).expect("deserialisable");
+        assert_eq!(back, list);
+    }
+
+    #[test]
     fn recommenders_can_be_shared_between_threads() {
         fn shareable<T: Send + Sync>() {}
         shareable::<Recommender<'static>>();
