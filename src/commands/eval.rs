@@ -32,6 +32,9 @@ pub struct Args {
     /// Faces per inference batch.
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
+    /// Also draw the confusion matrix as a heat map into this PNG file.
+    #[arg(long, value_name = "OUT.png")]
+    pub confusion: Option<PathBuf>,
 }
 
 /// Runs `moodreel eval`.
@@ -70,6 +73,9 @@ pub fn run(args: Args) -> CommandResult {
     } else {
         print!("{}", format_report(&report));
     }
+    if let Some(path) = &args.confusion {
+        train::plot_confusion(&report, path).map_err(CommandError::failure)?;
+    }
     Ok(())
 }
 
@@ -77,9 +83,7 @@ pub fn run(args: Args) -> CommandResult {
 pub fn load_model(dir: Option<&std::path::Path>) -> Result<ExpressionModel, CommandError> {
     match dir {
         Some(dir) => ExpressionModel::load(dir).map_err(CommandError::failure),
-        None => Err(CommandError::failure(anyhow::anyhow!(
-            "no built-in model yet; pass --model DIR"
-        ))),
+        None => ExpressionModel::embedded().map_err(CommandError::failure),
     }
 }
 

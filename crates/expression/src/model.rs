@@ -32,7 +32,18 @@ pub struct ExpressionModel {
     device: Device,
 }
 
+/// The shipped model, compiled into the binary (see `models/expression/README.md`).
+pub const EMBEDDED: ModelFiles<'static> = ModelFiles {
+    config: include_bytes!("../../../models/expression/config.json"),
+    weights: include_bytes!("../../../models/expression/model.safetensors"),
+};
+
 impl ExpressionModel {
+    /// The shipped model, embedded in the binary.
+    pub fn embedded() -> Result<Self, ExpressionError> {
+        Self::from_files(EMBEDDED, "built-in model")
+    }
+
     /// Loads `config.json` and `model.safetensors` from a model directory (`--model DIR`).
     pub fn load(dir: &Path) -> Result<Self, ExpressionError> {
         let read = |name: &str| {
