@@ -18,7 +18,7 @@ pub struct Args {
     /// FER+ vote file (fer2013new.csv) to train on soft labels.
     #[arg(long, value_name = "CSV")]
     pub ferplus: Option<PathBuf>,
-    /// Run folder: checkpoint/, best/ (the model), metrics.jsonl, train_config.json.
+    /// Run folder: checkpoint/, best/ (the model), metrics.jsonl, curves.png, train_config.json.
     #[arg(long, value_name = "DIR", default_value = "runs/expression")]
     pub out: PathBuf,
     /// Passes over the training split.
@@ -101,7 +101,7 @@ pub fn run(args: Args) -> CommandResult {
         config.epochs,
         config.batch
     );
-    let mut observer = ProgressObserver::default();
+    let mut observer = ProgressObserver::new(run.clone());
     let history = train::train(
         &config,
         TrainData {
@@ -135,11 +135,37 @@ fn read_config(path: &std::path::Path) -> Result<TrainConfig, CommandError> {
         .map_err(CommandError::failure)
 }
 
-/// Draws a progress bar per epoch on stderr and prints one line per finished epoch.
-#[derive(Default)]
+/// Draws a progress bar per epoch on stderr, prints one line per finished epoch and redraws
+/// the run's `curves.png`.
 struct ProgressObserver {
+    run: RunFolder,
     bar: Option<ProgressBar>,
     loss: f64,
+}
+
+impl ProgressObserver {
+    fn new(run: RunFolder) -> Self {
+        Self {
+            run,
+            bar: None,
+            loss: 0.0,
+        }
+    }
+
+    /// Plots every epoch of the run so far, earlier sessions of a resumed run included (hence
+    /// `metrics.jsonl`, which the trainer has appended to before calling `epoch_finished`).
+    /// A plot is a convenience: failing to draw one only warns.
+    fn plot_curves(&self) {
+        let out = self.run.root().join("curves.png");
+        let plotted = self
+            .run
+            .read_metrics()
+            .map_err(anyhow::Error::from)
+            .and_then(|metrics| Ok(train::plot_training_curves(&metrics, &out)?));
+        if let Err(error) = plotted {
+            eprintln!("warning: cannot plot the training curves: {error:#}");
+        }
+    }
 }
 
 impl TrainObserver for ProgressObserver {
@@ -192,5 +218,6 @@ impl TrainObserver for ProgressObserver {
             metrics.seconds,
             if best { "  (best)" } else { "" }
         );
+        self.plot_curves();
     }
 }

@@ -1,18 +1,20 @@
 //! Training and evaluation of the expression model on FER-2013: augmentation, the seeded and
 //! resumable training loop with per-epoch checkpoints and metrics, and the evaluation report
-//! (accuracy, macro-F1, per-class figures, confusion matrix).
+//! (accuracy, macro-F1, per-class figures, confusion matrix), and PNG plots of both.
 //!
 //! The network itself and the preprocessing live in `expression`; the dataset readers in
 //! `dataset`. This crate only learns weights and measures them.
 
 mod augment;
 mod evaluate;
+mod plot;
 mod trainer;
 
 use std::path::PathBuf;
 
 pub use augment::{AugmentConfig, augment};
 pub use evaluate::{ClassMetrics, ConfusionMatrix, EvalReport, PerClass, argmax, evaluate};
+pub use plot::{PlotError, plot_confusion, plot_training_curves};
 pub use trainer::{
     EpochMetrics, RunFolder, Silent, TrainConfig, TrainData, TrainObserver, save_model, train,
 };
