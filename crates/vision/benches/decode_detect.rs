@@ -2,6 +2,9 @@
 //! photo (4000×3000), JPEG, on one thread. The pictures are made here: a smooth scene with
 //! texture, so that the cascade's early stages do their usual amount of work.
 
+// criterion_group! defines a public function without documentation.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::io::Cursor;
 
@@ -19,7 +22,11 @@ fn scene_jpeg(width: u32, height: u32) -> Vec<u8> {
         let noise = (state % 24) as u32;
         let u = x * 255 / width;
         let v = y * 255 / height;
-        let blob = if ((x / 97) + (y / 61)) % 3 == 0 { 60 } else { 0 };
+        let blob = if ((x / 97) + (y / 61)) % 3 == 0 {
+            60
+        } else {
+            0
+        };
         Rgb([
             ((u + noise + blob) / 2 + 40) as u8,
             ((v + noise) / 2 + 50) as u8,
@@ -41,7 +48,9 @@ fn bench(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("{width}x{height}"));
         group.sample_size(if width > 1000 { 10 } else { 30 });
         group.bench_function("decode", |b| b.iter(|| vision::decode(black_box(&jpeg))));
-        group.bench_function("detect", |b| b.iter(|| detector.detect(black_box(&decoded))));
+        group.bench_function("detect", |b| {
+            b.iter(|| detector.detect(black_box(&decoded)))
+        });
         group.bench_function("decode+detect", |b| {
             b.iter(|| {
                 let image = vision::decode(black_box(&jpeg)).expect("decodes");

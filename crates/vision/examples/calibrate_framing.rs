@@ -90,7 +90,11 @@ fn main() -> anyhow::Result<()> {
         offset_y: common::median(&mut ys) as f32,
     };
     println!("all sizes, {} detections (median, [quartiles]):", all.len());
-    for (name, values) in [("scale", &mut scales), ("offset_x", &mut xs), ("offset_y", &mut ys)] {
+    for (name, values) in [
+        ("scale", &mut scales),
+        ("offset_x", &mut xs),
+        ("offset_y", &mut ys),
+    ] {
         println!(
             "  {name:8} {:+.3}  [{:+.3}, {:+.3}]",
             common::median(values),

@@ -28,9 +28,11 @@ pub struct FramingRule {
     pub offset_y: f32,
 }
 
-/// The framing rule calibrated on FER-2013 (see `docs/vision.md`).
+/// The framing rule calibrated on FER-2013 (see `docs/vision.md`): over 12,884 detections of
+/// the 3,589 PublicTest faces at four sizes, the FER frame is a median 1.10 box sides wide
+/// (quartiles 1.01 and 1.21) and centred on the box (median shifts under 0.01 box side).
 pub const FER_FRAMING: FramingRule = FramingRule {
-    scale: 1.0,
+    scale: 1.10,
     offset_x: 0.0,
     offset_y: 0.0,
 };
@@ -71,7 +73,7 @@ pub fn crop_for_model(image: &DynamicImage, face: &FaceBox) -> GrayImage {
 /// Like [`crop_for_model`], with another framing rule (for calibration and experiments).
 pub fn crop_with_rule(image: &DynamicImage, face: &FaceBox, rule: &FramingRule) -> GrayImage {
     let frame = rule.frame(face);
-    if image.width() == 0 || image.height() == 0 || !(frame.side >= 1.0) {
+    if image.width() == 0 || image.height() == 0 || frame.side.is_nan() || frame.side < 1.0 {
         return GrayImage::from_pixel(CROP_SIDE, CROP_SIDE, image::Luma([128]));
     }
     let source = GreySource::new(image);

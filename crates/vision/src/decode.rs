@@ -93,7 +93,10 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage, DecodeError> {
 /// The input size is checked first, then the dimensions in the header, and only then is the
 /// pixel buffer allocated and filled, so a small file that announces a huge image (a
 /// decompression bomb) is refused cheaply.
-pub fn decode_with_limits(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage, DecodeError> {
+pub fn decode_with_limits(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+) -> Result<DynamicImage, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -212,10 +215,10 @@ fn to_decode_error(error: ImageError, limits: &DecodeLimits) -> DecodeError {
 fn is_truncation(error: &ImageError) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(current) = source {
-        if let Some(io_error) = current.downcast_ref::<io::Error>() {
-            if io_error.kind() == io::ErrorKind::UnexpectedEof {
-                return true;
-            }
+        if let Some(io_error) = current.downcast_ref::<io::Error>()
+            && io_error.kind() == io::ErrorKind::UnexpectedEof
+        {
+            return true;
         }
         let text = current.to_string().to_ascii_lowercase();
         if text.contains("unexpected end") || text.contains("unexpected eof") {

@@ -14,6 +14,9 @@ static SEETA_MODEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/seeta_fd_f
 /// not found.
 const WINDOW_SIDE: u32 = 40;
 
+/// Longest side of the copy searched by the border retry (see [`FaceDetector::detect`]).
+const RETRY_SIDE: u32 = 320;
+
 /// Grey level of the border added around a photo in which no face was found at first.
 const BORDER_GREY: u8 = 128;
 
@@ -157,19 +160,15 @@ impl FaceDetector {
             return Vec::new();
         }
         let working = WorkingImage::new(image, &self.settings);
-        let mut faces = self.search(&working.grey, 0, 0);
-        if faces.is_empty() && self.settings.retry_border > 0.0 {
-            let border_x = (working.grey.width() as f32 * self.settings.retry_border).round() as u32;
-            let border_y =
-                (working.grey.height() as f32 * self.settings.retry_border).round() as u32;
-            let framed = with_border(&working.grey, border_x, border_y);
-            faces = self.search(&framed, border_x, border_y);
-            tracing::debug!(found = faces.len(), "retried with a border");
-        }
-        let mut boxes: Vec<FaceBox> = faces
-            .into_iter()
-            .map(|face| working.to_photo(&face))
+        let mut boxes: Vec<FaceBox> = self
+            .search(&working.grey, 0, 0)
+            .iter()
+            .map(|face| working.scale.to_photo(face))
             .collect();
+        if boxes.is_empty() && self.settings.retry_border > 0.0 {
+            boxes = self.retry_with_border(&working);
+            tracing::debug!(found = boxes.len(), "retried with a border");
+        }
         boxes.sort_by(|a, b| {
             (a.y, a.x)
                 .cmp(&(b.y, b.x))
@@ -177,6 +176,38 @@ impl FaceDetector {
         });
         tracing::debug!(width, height, faces = boxes.len(), "face detection");
         boxes
+    }
+
+    /// Searches the working image again inside a uniform border, for a face that fills the
+    /// frame. Such a face is large, so the retry runs on a copy at most `RETRY_SIDE` pixels long,
+    /// which keeps its cost to a fraction of the first search.
+    fn retry_with_border(&self, working: &WorkingImage) -> Vec<FaceBox> {
+        let grey = &working.grey;
+        let long_side = grey.width().max(grey.height());
+        let (small, shrink_x, shrink_y) = if long_side > RETRY_SIDE {
+            let scale = RETRY_SIDE as f32 / long_side as f32;
+            let width = ((grey.width() as f32 * scale).round() as u32).max(1);
+            let height = ((grey.height() as f32 * scale).round() as u32).max(1);
+            let small = imageops::resize(grey, width, height, FilterType::Triangle);
+            let (shrink_x, shrink_y) = (
+                width as f32 / grey.width() as f32,
+                height as f32 / grey.height() as f32,
+            );
+            (std::borrow::Cow::Owned(small), shrink_x, shrink_y)
+        } else {
+            (std::borrow::Cow::Borrowed(grey), 1.0, 1.0)
+        };
+        let border_x = (small.width() as f32 * self.settings.retry_border).round() as u32;
+        let border_y = (small.height() as f32 * self.settings.retry_border).round() as u32;
+        let framed = with_border(&small, border_x, border_y);
+        let scale = Scale {
+            x: working.scale.x * shrink_x,
+            y: working.scale.y * shrink_y,
+        };
+        self.search(&framed, border_x, border_y)
+            .iter()
+            .map(|face| scale.to_photo(face))
+            .collect()
     }
 
     /// Runs the cascade on a grey image whose content starts at (offset_x, offset_y); returns
@@ -192,7 +223,8 @@ impl FaceDetector {
         detector.set_score_thresh(self.settings.score_threshold);
         detector.set_pyramid_scale_factor(self.settings.pyramid_scale_factor);
         detector.set_slide_window_step(self.settings.window_step, self.settings.window_step);
-        let mut faces = detector.detect(&ImageData::new(grey.as_raw(), grey.width(), grey.height()));
+        let mut faces =
+            detector.detect(&ImageData::new(grey.as_raw(), grey.width(), grey.height()));
         for face in &mut faces {
             let bbox = face.bbox_mut();
             bbox.set_x(bbox.x() - offset_x as i32);
@@ -204,8 +236,10 @@ impl FaceDetector {
 
 fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
     // rustface panics on values outside these ranges; refuse them here instead.
-    if !(settings.score_threshold > 0.0) {
-        return Err(DetectorError::InvalidSettings("score_threshold must be positive"));
+    if settings.score_threshold.is_nan() || settings.score_threshold <= 0.0 {
+        return Err(DetectorError::InvalidSettings(
+            "score_threshold must be positive",
+        ));
     }
     if !(0.01..=0.99).contains(&settings.pyramid_scale_factor) {
         return Err(DetectorError::InvalidSettings(
@@ -213,16 +247,21 @@ fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
         ));
     }
     if settings.window_step == 0 {
-        return Err(DetectorError::InvalidSettings("window_step must be positive"));
+        return Err(DetectorError::InvalidSettings(
+            "window_step must be positive",
+        ));
     }
-    if settings.max_working_side < WINDOW_SIDE || settings.min_working_side > settings.max_working_side
+    if settings.max_working_side < WINDOW_SIDE
+        || settings.min_working_side > settings.max_working_side
     {
         return Err(DetectorError::InvalidSettings(
             "working sides must satisfy 40 <= min_working_side <= max_working_side",
         ));
     }
     if !(0.0..=2.0).contains(&settings.retry_border) {
-        return Err(DetectorError::InvalidSettings("retry_border must lie in [0, 2]"));
+        return Err(DetectorError::InvalidSettings(
+            "retry_border must lie in [0, 2]",
+        ));
     }
     Ok(())
 }
@@ -230,8 +269,28 @@ fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
 /// The grey copy of a photo that the cascade searches, and how to map its boxes back.
 struct WorkingImage {
     grey: GrayImage,
-    scale_x: f32,
-    scale_y: f32,
+    scale: Scale,
+}
+
+/// Working-image pixels per photo pixel, in each direction.
+#[derive(Clone, Copy)]
+struct Scale {
+    x: f32,
+    y: f32,
+}
+
+impl Scale {
+    /// A box found in the working image, in the photo's coordinates.
+    fn to_photo(self, face: &rustface::FaceInfo) -> FaceBox {
+        let bbox = face.bbox();
+        FaceBox {
+            x: (bbox.x() as f32 / self.x).round() as i32,
+            y: (bbox.y() as f32 / self.y).round() as i32,
+            width: (bbox.width() as f32 / self.x).round() as u32,
+            height: (bbox.height() as f32 / self.y).round() as u32,
+            score: face.score(),
+        }
+    }
 }
 
 impl WorkingImage {
@@ -260,20 +319,11 @@ impl WorkingImage {
             imageops::resize(&grey, target_width, target_height, FilterType::Triangle)
         };
         Self {
-            scale_x: grey.width() as f32 / width as f32,
-            scale_y: grey.height() as f32 / height as f32,
+            scale: Scale {
+                x: grey.width() as f32 / width as f32,
+                y: grey.height() as f32 / height as f32,
+            },
             grey,
-        }
-    }
-
-    fn to_photo(&self, face: &rustface::FaceInfo) -> FaceBox {
-        let bbox = face.bbox();
-        FaceBox {
-            x: (bbox.x() as f32 / self.scale_x).round() as i32,
-            y: (bbox.y() as f32 / self.scale_y).round() as i32,
-            width: (bbox.width() as f32 / self.scale_x).round() as u32,
-            height: (bbox.height() as f32 / self.scale_y).round() as u32,
-            score: face.score(),
         }
     }
 }
@@ -287,20 +337,20 @@ fn box_shrink(image: &DynamicImage, block: u32) -> GrayImage {
     let block_x = block.min(image.width()) as usize;
     let block_y = block.min(image.height()) as usize;
     let area = (block_x * block_y) as u32;
+    let mut row = vec![0u8; width as usize * block_x];
     let mut sums = vec![0u32; width as usize];
     let mut out = GrayImage::new(width, height);
-    for out_y in 0..height as usize {
+    for (out_y, out_row) in out.chunks_exact_mut(width as usize).enumerate() {
         sums.iter_mut().for_each(|sum| *sum = 0);
         for y in out_y * block_y..(out_y + 1) * block_y {
-            for (out_x, sum) in sums.iter_mut().enumerate() {
-                for x in out_x * block_x..(out_x + 1) * block_x {
-                    *sum += u32::from(source.at(x, y));
-                }
+            source.row_into(y, 0, &mut row);
+            for (sum, levels) in sums.iter_mut().zip(row.chunks_exact(block_x)) {
+                *sum += levels.iter().map(|&level| u32::from(level)).sum::<u32>();
             }
         }
-        for (out_x, sum) in sums.iter().enumerate() {
-            let mean = (sum + area / 2) / area;
-            out.put_pixel(out_x as u32, out_y as u32, image::Luma([mean as u8]));
+        for (level, sum) in out_row.iter_mut().zip(&sums) {
+            // A mean of 8-bit levels is at most 255.
+            *level = ((sum + area / 2) / area) as u8;
         }
     }
     out
@@ -327,7 +377,8 @@ fn pad_for_pyramid(grey: &GrayImage, scale_step: f32) -> std::borrow::Cow<'_, Gr
             if extra == 0 {
                 return std::borrow::Cow::Borrowed(grey);
             }
-            let mut padded = GrayImage::from_pixel(width + extra, height + extra, image::Luma([BORDER_GREY]));
+            let mut padded =
+                GrayImage::from_pixel(width + extra, height + extra, image::Luma([BORDER_GREY]));
             imageops::replace(&mut padded, grey, 0, 0);
             return std::borrow::Cow::Owned(padded);
         }
@@ -409,6 +460,9 @@ mod tests {
             score: 3.0,
         };
         let inside = face.clamped(30, 40);
-        assert_eq!((inside.x, inside.y, inside.width, inside.height), (0, 5, 30, 35));
+        assert_eq!(
+            (inside.x, inside.y, inside.width, inside.height),
+            (0, 5, 30, 35)
+        );
     }
 }

@@ -64,13 +64,48 @@ impl<'a> GreySource<'a> {
     }
 }
 
+impl GreySource<'_> {
+    /// The grey levels of row `y` from column `start`, one per element of `out`.
+    pub(crate) fn row_into(&self, y: usize, start: usize, out: &mut [u8]) {
+        match self {
+            GreySource::Grey(data, width) => {
+                let begin = y * width + start;
+                out.copy_from_slice(&data[begin..begin + out.len()]);
+            }
+            GreySource::GreyAlpha(data, width) => {
+                let begin = 2 * (y * width + start);
+                let pixels = data[begin..begin + 2 * out.len()].chunks_exact(2);
+                for (level, pixel) in out.iter_mut().zip(pixels) {
+                    *level = pixel[0];
+                }
+            }
+            GreySource::Colour(data, width, channels) => {
+                let begin = channels * (y * width + start);
+                let pixels = data[begin..begin + channels * out.len()].chunks_exact(*channels);
+                for (level, pixel) in out.iter_mut().zip(pixels) {
+                    *level = luma_bt601(pixel[0], pixel[1], pixel[2]);
+                }
+            }
+            GreySource::Converted(_) => {
+                for (offset, level) in out.iter_mut().enumerate() {
+                    *level = self.at(start + offset, y);
+                }
+            }
+        }
+    }
+}
+
 /// Converts a whole image to 8-bit BT.601 grey.
 pub fn to_grey_bt601(image: &DynamicImage) -> GrayImage {
     let source = GreySource::new(image);
     let (width, height) = (image.width(), image.height());
-    GrayImage::from_fn(width, height, |x, y| {
-        image::Luma([source.at(x as usize, y as usize)])
-    })
+    let mut grey = GrayImage::new(width, height);
+    if width > 0 {
+        for (y, row) in grey.chunks_exact_mut(width as usize).enumerate() {
+            source.row_into(y, 0, row);
+        }
+    }
+    grey
 }
 
 #[cfg(test)]

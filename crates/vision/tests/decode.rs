@@ -59,7 +59,10 @@ fn every_supported_format_decodes() {
         ("webp", webp),
         (
             "gif",
-            encode(&DynamicImage::ImageRgba8(picture.to_rgba8()), ImageFormat::Gif),
+            encode(
+                &DynamicImage::ImageRgba8(picture.to_rgba8()),
+                ImageFormat::Gif,
+            ),
         ),
         ("bmp", encode(&picture, ImageFormat::Bmp)),
     ];
@@ -128,13 +131,22 @@ fn exif_orientation_is_applied() {
             ("top-left", block_mean(&decoded, 4, 4)),
             ("top-right", block_mean(&decoded, width - 12, 4)),
             ("bottom-left", block_mean(&decoded, 4, height - 12)),
-            ("bottom-right", block_mean(&decoded, width - 12, height - 12)),
+            (
+                "bottom-right",
+                block_mean(&decoded, width - 12, height - 12),
+            ),
         ];
         for (name, mean) in corners {
             if name == corner {
-                assert!(mean > 200.0, "orientation {orientation}: {name} should be bright");
+                assert!(
+                    mean > 200.0,
+                    "orientation {orientation}: {name} should be bright"
+                );
             } else {
-                assert!(mean < 60.0, "orientation {orientation}: {name} should be dark");
+                assert!(
+                    mean < 60.0,
+                    "orientation {orientation}: {name} should be dark"
+                );
             }
         }
     }
@@ -182,7 +194,12 @@ fn unknown_and_unsupported_formats_are_refused() {
 #[test]
 fn truncated_files_give_an_error_or_a_picture_never_a_panic() {
     let picture = DynamicImage::ImageRgb8(marked_picture());
-    for format in [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif, ImageFormat::Bmp] {
+    for format in [
+        ImageFormat::Png,
+        ImageFormat::Jpeg,
+        ImageFormat::Gif,
+        ImageFormat::Bmp,
+    ] {
         let bytes = encode(&picture, format);
         for cut in [1, 4, 8, 16, 33, bytes.len() / 2, bytes.len() - 1] {
             match decode(&bytes[..cut]) {
@@ -241,7 +258,10 @@ fn png_bomb(width: u32, height: u32) -> Vec<u8> {
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(png_chunk(b"IHDR", &ihdr));
     // zlib stream of a few zero bytes: a real bomb would be megabytes of zeros compressed.
-    png.extend(png_chunk(b"IDAT", &[0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01]));
+    png.extend(png_chunk(
+        b"IDAT",
+        &[0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01],
+    ));
     png.extend(png_chunk(b"IEND", &[]));
     png
 }
@@ -352,7 +372,10 @@ fn sixteen_bit_png_decodes() {
         height: 20,
         score: 3.0,
     };
-    assert_eq!(vision::crop_for_model(&decoded, &face).dimensions(), (48, 48));
+    assert_eq!(
+        vision::crop_for_model(&decoded, &face).dimensions(),
+        (48, 48)
+    );
 }
 
 #[test]
@@ -373,5 +396,8 @@ fn animated_gif_gives_its_first_frame() {
     let decoded = decode(&bytes).expect("animated GIF").to_rgb8();
     assert_eq!(decoded.dimensions(), (32, 24));
     let Rgb([red_level, _, blue_level]) = *decoded.get_pixel(10, 10);
-    assert!(red_level > 200 && blue_level < 60, "first frame is the red one");
+    assert!(
+        red_level > 200 && blue_level < 60,
+        "first frame is the red one"
+    );
 }

@@ -25,7 +25,9 @@ fn decode_counting_panics(bytes: &[u8]) -> usize {
             default(info);
         }));
     });
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let before = PANICS.load(Ordering::SeqCst);
     let _ = vision::decode(bytes);
     PANICS.load(Ordering::SeqCst) - before

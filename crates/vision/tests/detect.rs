@@ -1,0 +1,147 @@
+//! Face detection through the public API on real photographs from the development data: one
+//! face in the astronaut portrait (also cropped tight, shrunk and enlarged), none in the
+//! `no_face` photos (a cat included). Skips with a note when the data is absent.
+
+mod common;
+
+use std::path::Path;
+
+use vision::image::imageops::FilterType;
+use vision::image::{DynamicImage, GenericImage, GenericImageView};
+use vision::{FaceBox, FaceDetector};
+
+fn load(path: &Path) -> DynamicImage {
+    let bytes = std::fs::read(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    vision::decode(&bytes).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+fn detector() -> FaceDetector {
+    FaceDetector::new().expect("the embedded model parses")
+}
+
+/// The astronaut's face as the detector sees it at full size (measured once, by eye checked).
+const ASTRONAUT_CENTRE: (f32, f32) = (224.0, 115.0);
+const ASTRONAUT_SIDE: f32 = 96.0;
+
+fn assert_near(face: &FaceBox, centre: (f32, f32), side: f32, what: &str) {
+    let (x, y) = face.centre();
+    let tolerance = side * 0.2;
+    assert!(
+        (x - centre.0).abs() < tolerance && (y - centre.1).abs() < tolerance,
+        "{what}: centre ({x}, {y}) is not near {centre:?}"
+    );
+    let found = face.width as f32;
+    assert!(
+        (found / side - 1.0).abs() < 0.25,
+        "{what}: side {found} is not near {side}"
+    );
+}
+
+#[test]
+fn astronaut_has_one_face() {
+    let Some(data) = common::shared_data("astronaut_has_one_face") else {
+        return;
+    };
+    let photo = load(&data.join("photos/face_controls/images/astronaut.png"));
+    let faces = detector().detect(&photo);
+    assert_eq!(faces.len(), 1, "{faces:?}");
+    assert_near(&faces[0], ASTRONAUT_CENTRE, ASTRONAUT_SIDE, "astronaut");
+    assert!(faces[0].score >= 2.0);
+}
+
+#[test]
+fn astronaut_is_found_at_every_scale_and_when_cropped_tight() {
+    let Some(data) = common::shared_data("astronaut scales") else {
+        return;
+    };
+    let photo = load(&data.join("photos/face_controls/images/astronaut.png"));
+    let detector = detector();
+
+    // Shrunk to 128×128 the face is ~24 px, below the cascade's 40-pixel window: the detector
+    // must enlarge the photo first.
+    let small = photo.resize_exact(128, 128, FilterType::Triangle);
+    let faces = detector.detect(&small);
+    assert_eq!(faces.len(), 1, "small: {faces:?}");
+    let quarter = (ASTRONAUT_CENTRE.0 / 4.0, ASTRONAUT_CENTRE.1 / 4.0);
+    assert_near(&faces[0], quarter, ASTRONAUT_SIDE / 4.0, "small");
+
+    // Enlarged to 2048×2048 (a phone photo's size): searched on a shrunk copy, boxes mapped back.
+    let large = photo.resize_exact(2048, 2048, FilterType::Triangle);
+    let faces = detector.detect(&large);
+    assert_eq!(faces.len(), 1, "large: {faces:?}");
+    let times4 = (ASTRONAUT_CENTRE.0 * 4.0, ASTRONAUT_CENTRE.1 * 4.0);
+    assert_near(&faces[0], times4, ASTRONAUT_SIDE * 4.0, "large");
+
+    // Cropped so that the face fills the frame: found by the retry with a border.
+    let side = 120u32;
+    let left = (ASTRONAUT_CENTRE.0 - side as f32 / 2.0) as u32;
+    let top = (ASTRONAUT_CENTRE.1 - side as f32 / 2.0) as u32;
+    let tight = photo.crop_imm(left, top, side, side);
+    let faces = detector.detect(&tight);
+    assert_eq!(faces.len(), 1, "tight: {faces:?}");
+    let centre = (
+        ASTRONAUT_CENTRE.0 - left as f32,
+        ASTRONAUT_CENTRE.1 - top as f32,
+    );
+    assert_near(&faces[0], centre, ASTRONAUT_SIDE, "tight");
+}
+
+#[test]
+fn two_faces_come_in_reading_order() {
+    let Some(data) = common::shared_data("two faces") else {
+        return;
+    };
+    let photo = load(&data.join("photos/face_controls/images/astronaut.png"));
+    let face = photo.crop_imm(150, 40, 150, 170);
+    let mut canvas = DynamicImage::new_rgb8(600, 300);
+    canvas.copy_from(&face, 40, 20).expect("fits");
+    canvas.copy_from(&face, 380, 100).expect("fits");
+    let faces = detector().detect(&canvas);
+    assert_eq!(faces.len(), 2, "{faces:?}");
+    assert!(faces[0].x < 200 && faces[1].x > 380, "{faces:?}");
+}
+
+#[test]
+fn no_face_photos_give_no_boxes() {
+    let Some(data) = common::shared_data("no_face_photos_give_no_boxes") else {
+        return;
+    };
+    let dir = data.join("photos/no_face/images");
+    let detector = detector();
+    let mut checked = 0;
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the no_face folder is readable")
+        .map(|entry| entry.expect("a directory entry").path())
+        .collect();
+    paths.sort();
+    for path in paths {
+        let faces = detector.detect(&load(&path));
+        assert!(faces.is_empty(), "{}: {faces:?}", path.display());
+        checked += 1;
+    }
+    eprintln!("no_face: 0 boxes in {checked} photos");
+    assert!(checked >= 18);
+}
+
+#[test]
+fn detection_is_deterministic_and_shareable_across_threads() {
+    let Some(data) = common::shared_data("determinism") else {
+        return;
+    };
+    let photo = load(&data.join("photos/face_controls/images/astronaut.png"));
+    let detector = detector();
+    let first = detector.detect(&photo);
+    let results: Vec<Vec<FaceBox>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| detector.detect(&photo)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("no panic"))
+            .collect()
+    });
+    for result in results {
+        assert_eq!(result, first);
+    }
+    assert_eq!(photo.dimensions(), (512, 512));
+}
