@@ -10,7 +10,7 @@ mod model;
 mod network;
 mod preprocess;
 
-pub use model::{EMBEDDED, CONFIG_FILE, ExpressionModel, ModelFiles, WEIGHTS_FILE};
+pub use model::{CONFIG_FILE, EMBEDDED, ExpressionModel, ModelFiles, WEIGHTS_FILE};
 pub use network::{ExpressionNet, NetworkConfig};
 pub use preprocess::{
     FaceCrop, PIXEL_MEAN, PIXEL_STD, faces_to_tensor, mirror, normalise, normalise_into,

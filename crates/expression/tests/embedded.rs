@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use expression::{ExpressionModel, FaceCrop, FACE_PIXELS};
+use expression::{ExpressionModel, FACE_PIXELS, FaceCrop};
 
 fn shared_data() -> Option<PathBuf> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
@@ -20,7 +20,9 @@ fn embedded_model_loads_and_gives_probabilities() {
     assert!(model.parameter_count() > 100_000);
     let grey = FaceCrop::from_pixels(&[128; FACE_PIXELS]).unwrap();
     for tta in [false, true] {
-        let probabilities = model.classify(&[grey.clone(), grey.mirrored()], tta).unwrap();
+        let probabilities = model
+            .classify(&[grey.clone(), grey.mirrored()], tta)
+            .unwrap();
         assert_eq!(probabilities.len(), 2);
         for row in &probabilities {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
@@ -34,7 +36,10 @@ fn embedded_model_loads_and_gives_probabilities() {
 #[test]
 fn flip_tta_is_the_mean_of_both_views() {
     let model = ExpressionModel::embedded().unwrap();
-    let face = FaceCrop::from_pixels(&std::array::from_fn::<u8, FACE_PIXELS, _>(|i| (i % 200) as u8)).unwrap();
+    let face = FaceCrop::from_pixels(&std::array::from_fn::<u8, FACE_PIXELS, _>(|i| {
+        (i % 200) as u8
+    }))
+    .unwrap();
     let plain = model.classify(&[face.clone()], false).unwrap()[0];
     let mirrored = model.classify(&[face.mirrored()], false).unwrap()[0];
     let tta = model.classify(&[face], true).unwrap()[0];

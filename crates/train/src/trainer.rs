@@ -12,7 +12,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::store::{BurnpackStore, ModuleSnapshot, SafetensorsStore};
 use burn::tensor::activation::log_softmax;
 use dataset::FerSplit;
 use expression::{
@@ -27,6 +27,9 @@ use serde::{Deserialize, Serialize};
 use crate::TrainError;
 use crate::augment::{AugmentConfig, augment};
 use crate::evaluate::{EvalReport, argmax, evaluate};
+
+/// Weights with parameter ids inside `checkpoint/`, for an exact resume.
+const TRAINING_WEIGHTS_FILE: &str = "model.bpk";
 
 /// Everything that decides a training run. Saved as `train_config.json` in the run folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +112,10 @@ pub trait TrainObserver {
     fn validation_started(&mut self, _faces: usize) {}
     /// An epoch finished, checkpoint written.
     fn epoch_finished(&mut self, _metrics: &EpochMetrics, _best: bool) {}
+    /// Asked after each checkpoint: stop here (the run can be resumed later)?
+    fn should_stop(&mut self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.
@@ -316,6 +323,9 @@ pub fn train(
             "epoch done"
         );
         observer.epoch_finished(&metrics, best);
+        if observer.should_stop() {
+            break;
+        }
     }
     Ok(history)
 }
@@ -434,6 +444,17 @@ fn save_checkpoint(
     let dir = run.checkpoint();
     let staging = dir.with_extension("tmp");
     write_model_files(net, &state.config.network, &staging)?;
+    // Burnpack keeps each parameter's id, which is what the optimizer's momentum is keyed by;
+    // safetensors does not, so a resume from it would silently restart the momentum.
+    let training_weights = staging.join(TRAINING_WEIGHTS_FILE);
+    let mut store = BurnpackStore::from_file(&training_weights)
+        .auto_extension(false)
+        .overwrite(true);
+    net.save_into(&mut store)
+        .map_err(|error| TrainError::Corrupt {
+            path: training_weights.clone(),
+            message: error.to_string(),
+        })?;
     let optimizer_path = staging.join("optimizer.bpk");
     optimizer
         .save(&optimizer_path)
@@ -460,13 +481,24 @@ fn load_checkpoint(
         ));
     }
     let mut net = state.config.network.init(device);
-    let weights = dir.join(WEIGHTS_FILE);
-    let mut store = SafetensorsStore::from_file(&weights);
-    net.load_from(&mut store)
-        .map_err(|error| TrainError::Corrupt {
-            path: weights.clone(),
-            message: error.to_string(),
-        })?;
+    let training_weights = dir.join(TRAINING_WEIGHTS_FILE);
+    let result = if training_weights.exists() {
+        let mut store = BurnpackStore::from_file(&training_weights).auto_extension(false);
+        net.load_from(&mut store)
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    } else {
+        // Checkpoints of earlier versions hold only safetensors weights.
+        tracing::warn!("checkpoint without parameter ids: optimizer momentum restarts");
+        let mut store = SafetensorsStore::from_file(dir.join(WEIGHTS_FILE));
+        net.load_from(&mut store)
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    };
+    result.map_err(|message| TrainError::Corrupt {
+        path: dir.clone(),
+        message,
+    })?;
     let optimizer_path = dir.join("optimizer.bpk");
     let optimizer = optimizer
         .load(&optimizer_path)
@@ -569,13 +601,14 @@ mod tests {
 
     #[test]
     fn targets_mix_ferplus_and_smoothing() {
-        let mut split = FerSplit::default();
-        split.pixels = vec![0; FACE_PIXELS];
-        split.labels = vec![3];
-        split.rows = vec![Some(0)];
         let mut soft = [0.0; EMOTION_COUNT];
         soft[6] = 1.0;
-        split.soft_labels = Some(vec![soft]);
+        let split = FerSplit {
+            pixels: vec![0; FACE_PIXELS],
+            labels: vec![3],
+            rows: vec![Some(0)],
+            soft_labels: Some(vec![soft]),
+        };
         let config = TrainConfig {
             ferplus_weight: 0.5,
             label_smoothing: 0.0,

@@ -1,0 +1,164 @@
+//! End-to-end training on a tiny synthetic dataset: the loss falls, and a run interrupted
+//! after one epoch and resumed ends in exactly the same state as an uninterrupted run.
+
+use dataset::FerSplit;
+use expression::{ExpressionModel, FACE_PIXELS, FACE_SIDE, NetworkConfig};
+use train::{AugmentConfig, RunFolder, Silent, TrainConfig, TrainData, TrainObserver};
+
+/// Faces whose class is drawn as a bright horizontal band at a class-specific height.
+fn synthetic(per_class: usize, seed: u32) -> FerSplit {
+    let mut split = FerSplit::default();
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    for class in 0..7u8 {
+        for _ in 0..per_class {
+            let mut face = [0u8; FACE_PIXELS];
+            for (i, pixel) in face.iter_mut().enumerate() {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let row = i / FACE_SIDE;
+                let band = row / 7 == usize::from(class);
+                *pixel = (state % 60) as u8 + if band { 150 } else { 40 };
+            }
+            split.pixels.extend_from_slice(&face);
+            split.labels.push(class);
+            split.rows.push(None);
+        }
+    }
+    split
+}
+
+fn tiny_config(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        network: NetworkConfig {
+            channels: vec![8, 16],
+            convs: vec![1, 1],
+            hidden: 32,
+            dropout: 0.1,
+        },
+        augment: AugmentConfig {
+            max_shift: 0.02,
+            max_rotation_degrees: 3.0,
+            max_scale: 0.02,
+            max_contrast: 0.1,
+            max_brightness: 5.0,
+            erase_probability: 0.1,
+        },
+        epochs,
+        batch: 32,
+        learning_rate: 0.05,
+        warmup_epochs: 0.5,
+        seed: 7,
+        ..TrainConfig::default()
+    }
+}
+
+struct StopAfterFirstEpoch;
+impl TrainObserver for StopAfterFirstEpoch {
+    fn should_stop(&mut self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn loss_falls_and_resume_continues_exactly() {
+    let train_split = synthetic(30, 1);
+    let validation = synthetic(6, 2);
+    let data = || TrainData {
+        train: &train_split,
+        validation: &validation,
+    };
+    let config = tiny_config(3);
+
+    let straight_dir = tempfile::tempdir().unwrap();
+    let straight = RunFolder::new(straight_dir.path());
+    let history = train::train(&config, data(), &straight, false, &mut Silent).unwrap();
+    assert_eq!(history.len(), 3);
+    assert!(
+        history[2].train_loss < history[0].train_loss,
+        "loss should fall: {history:?}"
+    );
+    assert!(
+        history[2].val_accuracy > 0.5,
+        "the bands are easy to learn: {history:?}"
+    );
+
+    let resumed_dir = tempfile::tempdir().unwrap();
+    let resumed = RunFolder::new(resumed_dir.path());
+    let first = train::train(&config, data(), &resumed, false, &mut StopAfterFirstEpoch).unwrap();
+    assert_eq!(first.len(), 1);
+    let rest = train::train(&config, data(), &resumed, true, &mut Silent).unwrap();
+    assert_eq!(rest.len(), 3, "metrics of all epochs are kept");
+    assert_eq!(
+        rest,
+        history
+            .iter()
+            .map(|m| strip_time(m, &rest))
+            .collect::<Vec<_>>()
+    );
+
+    // Multithreaded float reductions may round differently from run to run, so the weights
+    // are compared with a tolerance far below any training step's effect.
+    let straight_weights = read_safetensors(&straight.checkpoint().join("model.safetensors"));
+    let resumed_weights = read_safetensors(&resumed.checkpoint().join("model.safetensors"));
+    assert_eq!(
+        straight_weights.keys().collect::<Vec<_>>(),
+        resumed_weights.keys().collect::<Vec<_>>()
+    );
+    for (name, values) in &straight_weights {
+        let largest = values
+            .iter()
+            .zip(&resumed_weights[name])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(largest < 1e-4, "{name} differs by {largest} after resuming");
+    }
+
+    // The best model folder loads as a model.
+    let model = ExpressionModel::load(&resumed.best()).unwrap();
+    assert_eq!(model.config(), &config.network);
+
+    // Resuming with other settings is refused rather than silently mixed.
+    let other = TrainConfig {
+        learning_rate: 0.01,
+        ..config
+    };
+    let error = train::train(&other, data(), &resumed, true, &mut Silent).unwrap_err();
+    assert!(error.to_string().contains("other settings"), "{error}");
+}
+
+/// Wall-clock fields differ between runs; everything else must match.
+fn strip_time(
+    expected: &train::EpochMetrics,
+    actual: &[train::EpochMetrics],
+) -> train::EpochMetrics {
+    let same_epoch = &actual[expected.epoch - 1];
+    train::EpochMetrics {
+        seconds: same_epoch.seconds,
+        images_per_second: same_epoch.images_per_second,
+        ..expected.clone()
+    }
+}
+
+/// The f32 tensors of a safetensors file by name.
+fn read_safetensors(path: &std::path::Path) -> std::collections::BTreeMap<String, Vec<f32>> {
+    let bytes = std::fs::read(path).unwrap();
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
+    let data = &bytes[8 + header_len..];
+    header
+        .iter()
+        .filter(|(name, _)| name.as_str() != "__metadata__")
+        .map(|(name, info)| {
+            let offsets = &info["data_offsets"];
+            let start = offsets[0].as_u64().unwrap() as usize;
+            let end = offsets[1].as_u64().unwrap() as usize;
+            let values = data[start..end]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect();
+            (name.clone(), values)
+        })
+        .collect()
+}
