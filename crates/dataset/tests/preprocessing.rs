@@ -1,6 +1,8 @@
 //! Training (Kaggle CSV), evaluation (image folders) and inference (a face crop from a photo)
 //! reach the network through the same preprocessing: the same face gives the same tensor.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use burn::prelude::*;
 use dataset::{Split, load_split};
 use expression::{FACE_PIXELS, FaceCrop, faces_to_tensor};

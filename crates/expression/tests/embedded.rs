@@ -1,5 +1,7 @@
 //! The shipped model loads from the binary and classifies a real FER-2013 face.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::path::PathBuf;
 
 use expression::{ExpressionModel, FACE_PIXELS, FaceCrop};
@@ -40,7 +42,7 @@ fn flip_tta_is_the_mean_of_both_views() {
         (i % 200) as u8
     }))
     .unwrap();
-    let plain = model.classify(&[face.clone()], false).unwrap()[0];
+    let plain = model.classify(std::slice::from_ref(&face), false).unwrap()[0];
     let mirrored = model.classify(&[face.mirrored()], false).unwrap()[0];
     let tta = model.classify(&[face], true).unwrap()[0];
     for i in 0..7 {

@@ -1,6 +1,8 @@
 //! End-to-end training on a tiny synthetic dataset: the loss falls, and a run interrupted
 //! after one epoch and resumed ends in exactly the same state as an uninterrupted run.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use dataset::FerSplit;
 use expression::{ExpressionModel, FACE_PIXELS, FACE_SIDE, NetworkConfig};
 use train::{AugmentConfig, RunFolder, Silent, TrainConfig, TrainData, TrainObserver};
