@@ -32,6 +32,10 @@ pub enum Command {
     Train(commands::train::Args),
     /// Measure an expression model on a FER-2013 split.
     Eval(commands::eval::Args),
+    /// Find the faces in photos and read each one's expression.
+    Analyze(commands::analyze::Args),
+    /// Measure the whole photo pipeline on a folder of labelled photos.
+    EvalPhotos(commands::eval_photos::Args),
 }
 
 /// Parses the command line, runs the command and turns its result into an exit code.
@@ -66,6 +70,8 @@ pub fn run(command: Command) -> Result<(), CommandError> {
         Command::Catalog(command) => commands::catalog::run(command),
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Analyze(args) => commands::analyze::run(args),
+        Command::EvalPhotos(args) => commands::eval_photos::run(args),
     }
 }
 

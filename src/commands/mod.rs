@@ -1,6 +1,8 @@
 //! One module per command: its arguments and what it does.
 
+pub mod analyze;
 pub mod catalog;
 pub mod eval;
+pub mod eval_photos;
 pub mod recommend;
 pub mod train;

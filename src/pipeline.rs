@@ -1,0 +1,305 @@
+//! The photo pipeline: image bytes → faces → expressions → one mood. The one place where
+//! `vision` (decode, detect, crop) meets the expression model; the commands and the web server
+//! call it, and its response types are the JSON of `analyze` and `POST /api/v1/analyze`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use expression::{ExpressionModel, FaceCrop};
+use mood::{Emotion, EmotionDistribution};
+use recommend::MoodSummary;
+use serde::{Deserialize, Serialize};
+use vision::image::DynamicImage;
+use vision::{DecodeError, FaceBox, FaceDetector};
+
+/// A face whose most probable emotion is below this probability is reported as uncertain: the
+/// reading is shown, not hidden, but flagged. Half: below it the model leans toward the emotion
+/// without believing it more than all the others together.
+pub const UNCERTAIN_BELOW: f64 = 0.5;
+
+/// Why a photo could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The bytes are not a usable image (format, size, corruption).
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The face detector could not be built.
+    #[error("cannot build the face detector: {0}")]
+    Detector(#[from] vision::DetectorError),
+    /// The expression model failed on the crops.
+    #[error("the expression model failed: {0}")]
+    Model(#[from] expression::ExpressionError),
+    /// The model's output is not a probability distribution.
+    #[error("the expression model's output is not a distribution: {0}")]
+    Mood(#[from] mood::MoodError),
+}
+
+/// Loads the expression model: from `--model DIR` when given, else the one built into the
+/// binary.
+pub fn load_model(dir: Option<&Path>) -> Result<ExpressionModel, expression::ExpressionError> {
+    match dir {
+        Some(dir) => ExpressionModel::load(dir),
+        None => ExpressionModel::embedded(),
+    }
+}
+
+/// Reads faces and their expressions in photos. Build it once and share it: it holds the face
+/// detector and the expression model, both read-only.
+#[derive(Debug, Clone)]
+pub struct PhotoPipeline {
+    detector: FaceDetector,
+    model: Arc<ExpressionModel>,
+    tta: bool,
+}
+
+/// One face found in a photo and how it reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceReading {
+    /// Where the face is, clipped to the photo.
+    pub face: FaceBox,
+    /// The seven emotions' probabilities.
+    pub probabilities: EmotionDistribution,
+}
+
+impl FaceReading {
+    /// The most probable emotion.
+    pub fn emotion(&self) -> Emotion {
+        self.probabilities.emotion()
+    }
+
+    /// The probability of the most probable emotion.
+    pub fn confidence(&self) -> f64 {
+        self.probabilities.confidence()
+    }
+
+    /// Whether the reading is too unsure to trust (see [`UNCERTAIN_BELOW`]).
+    pub fn uncertain(&self) -> bool {
+        self.confidence() < UNCERTAIN_BELOW
+    }
+}
+
+/// Everything read from one photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoReading {
+    /// Width of the photo as shown (after EXIF orientation).
+    pub width: u32,
+    /// Height of the photo as shown.
+    pub height: u32,
+    /// Every face, in reading order.
+    pub faces: Vec<FaceReading>,
+    /// The group mood: the faces' distributions averaged with their box areas as weights;
+    /// `None` without a face.
+    pub mood: Option<EmotionDistribution>,
+}
+
+impl PhotoReading {
+    /// The face with the largest box, if any.
+    pub fn largest_face(&self) -> Option<&FaceReading> {
+        self.faces.iter().max_by_key(|reading| reading.face.area())
+    }
+}
+
+impl PhotoPipeline {
+    /// A pipeline with the default detector; `tta` also classifies each face mirrored and
+    /// averages the two readings.
+    pub fn new(model: Arc<ExpressionModel>, tta: bool) -> Result<Self, PipelineError> {
+        Ok(Self {
+            detector: FaceDetector::new()?,
+            model,
+            tta,
+        })
+    }
+
+    /// Decodes a photo and reads it; also returns the decoded picture (for drawing on it).
+    pub fn read_bytes(&self, bytes: &[u8]) -> Result<(DynamicImage, PhotoReading), PipelineError> {
+        let image = vision::decode(bytes)?;
+        let reading = self.read_image(&image)?;
+        Ok((image, reading))
+    }
+
+    /// Finds every face in a decoded photo and classifies all of them in one batch.
+    pub fn read_image(&self, image: &DynamicImage) -> Result<PhotoReading, PipelineError> {
+        let (width, height) = (image.width(), image.height());
+        let boxes = self.detector.detect(image);
+        let crops = boxes
+            .iter()
+            .map(|face| FaceCrop::from_pixels(vision::crop_for_model(image, face).as_raw()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let probabilities = self.model.classify(&crops, self.tta)?;
+        let faces = boxes
+            .iter()
+            .zip(probabilities)
+            .map(|(face, probabilities)| {
+                Ok(FaceReading {
+                    face: face.clamped(width, height),
+                    probabilities: EmotionDistribution::from_f32(probabilities)?,
+                })
+            })
+            .collect::<Result<Vec<_>, PipelineError>>()?;
+        let mood = group_mood(&faces)?;
+        tracing::debug!(width, height, faces = faces.len(), "photo read");
+        Ok(PhotoReading {
+            width,
+            height,
+            faces,
+            mood,
+        })
+    }
+}
+
+/// The face-area-weighted mean of the faces' distributions: a face twice as large (nearer the
+/// camera, the person who took the photo) counts twice as much.
+fn group_mood(faces: &[FaceReading]) -> Result<Option<EmotionDistribution>, mood::MoodError> {
+    if faces.is_empty() {
+        return Ok(None);
+    }
+    let weighted = faces
+        .iter()
+        .map(|reading| (reading.probabilities, reading.face.area().max(1) as f64));
+    EmotionDistribution::weighted_mean(weighted).map(Some)
+}
+
+/// The JSON answer for one photo:
+/// `{"file","width","height","faces":[…],"mood":{…,"emotion"}}` (`mood` is `null` without a
+/// face; `file` is absent when the photo came without a name, as in an upload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyzeResponse {
+    /// The photo's path or name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Width in pixels, as shown.
+    pub width: u32,
+    /// Height in pixels, as shown.
+    pub height: u32,
+    /// Every face, in reading order.
+    pub faces: Vec<FaceResponse>,
+    /// The group mood and its most probable emotion.
+    pub mood: Option<MoodSummary>,
+}
+
+/// One face: `{"box":{"x","y","w","h"},"score","emotion","confidence","uncertain",
+/// "probabilities":{…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaceResponse {
+    /// Where the face is, in pixels of the photo as shown.
+    #[serde(rename = "box")]
+    pub bounds: BoxResponse,
+    /// The detector's score (higher is surer; faces score at least 2).
+    pub score: f64,
+    /// The most probable emotion.
+    pub emotion: Emotion,
+    /// Its probability.
+    pub confidence: f64,
+    /// Whether the confidence is below [`UNCERTAIN_BELOW`].
+    pub uncertain: bool,
+    /// All seven probabilities.
+    pub probabilities: EmotionDistribution,
+}
+
+/// A face box: left, top, width and height in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoxResponse {
+    /// Left edge.
+    pub x: i32,
+    /// Top edge.
+    pub y: i32,
+    /// Width.
+    pub w: u32,
+    /// Height.
+    pub h: u32,
+}
+
+impl AnalyzeResponse {
+    /// The response for a photo read by the pipeline.
+    pub fn new(file: Option<String>, reading: &PhotoReading) -> Self {
+        Self {
+            file,
+            width: reading.width,
+            height: reading.height,
+            faces: reading.faces.iter().map(FaceResponse::from).collect(),
+            mood: reading.mood.map(MoodSummary::from),
+        }
+    }
+}
+
+impl From<&FaceReading> for FaceResponse {
+    fn from(reading: &FaceReading) -> Self {
+        Self {
+            bounds: BoxResponse {
+                x: reading.face.x,
+                y: reading.face.y,
+                w: reading.face.width,
+                h: reading.face.height,
+            },
+            score: round(reading.face.score, 3),
+            emotion: reading.emotion(),
+            confidence: round(reading.confidence(), 4),
+            uncertain: reading.uncertain(),
+            probabilities: reading.probabilities,
+        }
+    }
+}
+
+fn round(value: f64, decimals: i32) -> f64 {
+    let factor = 10f64.powi(decimals);
+    (value * factor).round() / factor
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(x: i32, side: u32, emotion: Emotion) -> FaceReading {
+        FaceReading {
+            face: FaceBox {
+                x,
+                y: 0,
+                width: side,
+                height: side,
+                score: 3.0,
+            },
+            probabilities: EmotionDistribution::certain(emotion),
+        }
+    }
+
+    #[test]
+    fn group_mood_weighs_faces_by_area() {
+        let faces = [
+            reading(0, 100, Emotion::Happy),
+            reading(200, 50, Emotion::Sad),
+        ];
+        let mood = group_mood(&faces)
+            .expect("valid distributions")
+            .expect("faces give a mood");
+        assert!((mood.probability(Emotion::Happy) - 0.8).abs() < 1e-9);
+        assert!((mood.probability(Emotion::Sad) - 0.2).abs() < 1e-9);
+        assert_eq!(group_mood(&[]).expect("no error"), None);
+    }
+
+    #[test]
+    fn response_has_the_documented_shape() {
+        let faces = vec![reading(10, 80, Emotion::Surprise)];
+        let photo = PhotoReading {
+            width: 640,
+            height: 480,
+            mood: group_mood(&faces).expect("valid"),
+            faces,
+        };
+        let json = serde_json::to_value(AnalyzeResponse::new(Some("a.jpg".into()), &photo))
+            .expect("serialises");
+        assert_eq!(json["file"], "a.jpg");
+        assert_eq!(json["faces"][0]["box"]["w"], 80);
+        assert_eq!(json["faces"][0]["emotion"], "surprise");
+        assert_eq!(json["faces"][0]["uncertain"], false);
+        assert_eq!(json["faces"][0]["probabilities"]["surprise"], 1.0);
+        assert_eq!(json["mood"]["emotion"], "surprise");
+        assert_eq!(json["mood"]["neutral"], 0.0);
+        let unnamed = AnalyzeResponse::new(None, &photo);
+        assert!(
+            serde_json::to_value(unnamed)
+                .expect("serialises")
+                .get("file")
+                .is_none()
+        );
+    }
+}
