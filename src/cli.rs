@@ -23,6 +23,8 @@ pub struct Cli {
 /// The commands of `moodreel`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the web page and the JSON API (http://127.0.0.1:5000 by default).
+    Serve(commands::serve::Args),
     /// Recommend films for a mood given by name, by distribution, or read from a photo.
     Recommend(commands::recommend::Args),
     /// Inspect a film catalog: statistics, or check a CSV file for bad rows.
@@ -66,6 +68,7 @@ pub fn main() -> ExitCode {
 /// Runs one parsed command.
 pub fn run(command: Command) -> Result<(), CommandError> {
     match command {
+        Command::Serve(args) => commands::serve::run(args),
         Command::Recommend(args) => commands::recommend::run(args),
         Command::Catalog(command) => commands::catalog::run(command),
         Command::Train(args) => commands::train::run(args),

@@ -9,3 +9,4 @@ pub mod cli;
 pub mod commands;
 pub mod exit;
 pub mod pipeline;
+pub mod web;

@@ -5,4 +5,5 @@ pub mod catalog;
 pub mod eval;
 pub mod eval_photos;
 pub mod recommend;
+pub mod serve;
 pub mod train;

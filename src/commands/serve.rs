@@ -1,0 +1,79 @@
+//! `moodreel serve`: the web page and the JSON API on one port (see [`crate::web`]).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::commands::catalog::CatalogArg;
+use crate::exit::{CommandError, CommandResult};
+use crate::web::{self, AppState, Limits};
+
+/// Arguments of `moodreel serve`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  moodreel serve                       # http://127.0.0.1:5000\n  moodreel serve --port 8080 --catalog imdb_top_1000.csv\n  moodreel serve --host 0.0.0.0        # reachable from other machines (no TLS)"
+)]
+pub struct Args {
+    /// Address to listen on. The default answers this machine only; 0.0.0.0 answers any
+    /// machine that can reach this one.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on (0 picks a free one and prints it).
+    #[arg(long, default_value_t = 5000)]
+    pub port: u16,
+
+    /// Which catalog.
+    #[command(flatten)]
+    pub catalog: CatalogArg,
+
+    /// Use the expression model in this folder instead of the built-in one.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+
+    /// Read each face once, without also reading its mirror image (faster).
+    #[arg(long)]
+    pub no_tta: bool,
+}
+
+/// Runs `moodreel serve` until Ctrl-C or SIGTERM.
+pub fn run(args: Args) -> CommandResult {
+    let catalog = args.catalog.load()?;
+    let state = AppState::load(
+        args.model.as_deref(),
+        catalog,
+        !args.no_tta,
+        Limits::default(),
+    )
+    .context("loading the expression model")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime
+        .block_on(async {
+            let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+                .await
+                .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+            let address = listener.local_addr().context("reading the bound address")?;
+            if !address.ip().is_loopback() {
+                eprintln!(
+                    "warning: listening on {address}: other machines can reach moodreel, and their \
+                 photos travel unencrypted over HTTP; use --host 127.0.0.1 to keep it local"
+                );
+            }
+            // The address is the command's output: scripts (and the tests) read it.
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(
+                stdout,
+                "moodreel is serving http://{address}/ (API docs at /docs); Ctrl-C stops it"
+            );
+            let _ = stdout.flush();
+            drop(stdout);
+            web::serve(listener, state, web::shutdown_signal())
+                .await
+                .context("serving HTTP")
+        })
+        .map_err(CommandError::failure)
+}

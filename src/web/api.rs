@@ -1,0 +1,426 @@
+//! The JSON API under `/api/v1`: one handler per route, each documented for the OpenAPI
+//! document by its `#[utoipa::path]`.
+//!
+//! The handlers only translate HTTP to the library and back: the photo goes through
+//! [`crate::pipeline`], the mood through [`recommend`]; the JSON types are theirs, so the API and
+//! the command line's `--json` print the same documents.
+
+use std::str::FromStr;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, Multipart, Query, Request, State};
+use axum::http::header;
+use catalog::{Genre, Movie, MovieQuery};
+use mood::EmotionDistribution;
+use recommend::{Filters, Mode, Recommendations};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::error::ApiError;
+use super::openapi::schema;
+use super::upload::UploadForm;
+use crate::pipeline::AnalyzeResponse;
+
+/// Films a `/movies` page holds unless `limit` says.
+pub const DEFAULT_PAGE: usize = 20;
+/// Most films one `/movies` page holds.
+pub const MAX_PAGE: usize = 100;
+
+/// Finds every face in the photo and reads each one's expression.
+///
+/// A photo without a face is not an error: the answer has `"faces": []` and `"mood": null`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/analyze",
+    tag = "photos",
+    request_body(content = schema::PhotoUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The faces, their expressions and the group mood", body = schema::Analysis),
+        (status = 400, description = "Broken multipart body, no `image` field, or an empty file", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 15 MiB", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a JPEG, PNG, WebP, GIF or BMP file (judged from its bytes)", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The image cannot be decoded, or has more than 40 megapixels", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy: try again after `Retry-After` seconds", body = schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn analyze(
+    State(app): State<AppState>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Json<AnalyzeResponse>, ApiError> {
+    let form = UploadForm::read(multipart?, &[]).await?;
+    let reading = app.read_photo(form.photo()?).await?;
+    Ok(Json(AnalyzeResponse::new(None, &reading)))
+}
+
+/// Recommends films for a mood, given as JSON or read from a photo.
+///
+/// As JSON (`application/json`): `{"mood": "sad" | {"sad": 0.7, "fear": 0.3}, "mode", "n",
+/// "seed", ...filters}`. As a form (`multipart/form-data`): the photo in `image` (its group mood
+/// is used) or a `mood` field (`sad` or `sad=0.7,fear=0.3`), plus the same fields; repeat a
+/// list field (`genres`, `exclude_genres`, `certificates`, `exclude_titles`) for several values.
+#[utoipa::path(
+    post,
+    path = "/api/v1/recommendations",
+    tag = "films",
+    request_body(content(
+        (schema::RecommendationRequest = "application/json"),
+        (schema::RecommendationForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "The films, best first, each with its reasons", body = schema::Recommendations),
+        (status = 400, description = "Malformed request or a bad field value", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 15 MiB", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither JSON nor a form, or a file that is not an image we read", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Undecodable image, no face in the photo (`code` `no_face`: pick a mood instead), or filters that leave no film (`field` names the filter)", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy: try again after `Retry-After` seconds", body = schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn recommendations(
+    State(app): State<AppState>,
+    input: RecommendationInput,
+) -> Result<Json<Recommendations>, ApiError> {
+    let request = match input {
+        RecommendationInput::Json(request) => request,
+        RecommendationInput::Form(form) => {
+            let settings = FormSettings::parse(&form.fields)?;
+            let mood = match (&form.image, settings.mood) {
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::BadRequest(
+                        "send either a photo in `image` or a `mood`, not both".into(),
+                    ));
+                }
+                (Some(_), None) => app
+                    .read_photo(form.photo()?)
+                    .await?
+                    .mood
+                    .ok_or(ApiError::NoFace)?,
+                (None, Some(mood)) => mood,
+                (None, None) => {
+                    return Err(ApiError::BadRequest(
+                        "send a photo in the field `image` or a mood in the field `mood`".into(),
+                    ));
+                }
+            };
+            recommend::Request {
+                mood,
+                mode: settings.mode,
+                n: settings.n,
+                filters: settings.filters,
+                seed: settings.seed,
+            }
+        }
+    };
+    Ok(Json(app.recommend(request).await?))
+}
+
+/// Searches and browses the catalog, in catalog order.
+#[utoipa::path(
+    get,
+    path = "/api/v1/movies",
+    tag = "films",
+    params(MovieSearch),
+    responses(
+        (status = 200, description = "One page of matching films", body = MovieList),
+        (status = 400, description = "A bad parameter (unknown genre, limit out of range, ...)", body = schema::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn movies(
+    State(app): State<AppState>,
+    search: Result<Query<MovieSearch>, QueryRejection>,
+) -> Result<Json<MovieList>, ApiError> {
+    let Query(search) = search?;
+    let limit = search.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "`limit` must be between 1 and {MAX_PAGE}, got {limit}"
+        )));
+    }
+    let genre = search
+        .genre
+        .as_deref()
+        .filter(|text| !text.trim().is_empty())
+        .map(Genre::from_str)
+        .transpose()
+        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+    let query = MovieQuery {
+        title: search.q.filter(|text| !text.trim().is_empty()),
+        genre,
+        year: search.year,
+    };
+    let catalog = app.catalog();
+    let offset = search.offset.unwrap_or(0);
+    let mut total = 0;
+    let mut movies = Vec::new();
+    for movie in catalog.search(&query) {
+        if total >= offset && movies.len() < limit {
+            movies.push(movie.clone());
+        }
+        total += 1;
+    }
+    Ok(Json(MovieList {
+        source: catalog.source().to_owned(),
+        total,
+        offset,
+        movies,
+    }))
+}
+
+/// Says the server is up, with facts about its model and catalog.
+#[utoipa::path(
+    get,
+    path = "/api/v1/health",
+    tag = "service",
+    responses((status = 200, description = "The server is up", body = Health))
+)]
+pub async fn health(State(app): State<AppState>) -> Json<Health> {
+    Json(app.health())
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "service",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
+)]
+pub async fn openapi(State(app): State<AppState>) -> impl axum::response::IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        app.openapi_json(),
+    )
+}
+
+/// The query of `GET /api/v1/movies`; every parameter is optional.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MovieSearch {
+    /// Text the title contains (case-insensitive).
+    pub q: Option<String>,
+    /// A genre the film has (`Comedy`, `Sci-Fi`, ...).
+    pub genre: Option<String>,
+    /// The year of release.
+    pub year: Option<u16>,
+    /// Films per page, 1 to 100 (default 20).
+    pub limit: Option<usize>,
+    /// Matching films to skip (default 0).
+    pub offset: Option<usize>,
+}
+
+/// One page of films from the catalog.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MovieList {
+    /// The catalog's source (`built-in` or the file's name).
+    pub source: String,
+    /// How many films match in all.
+    pub total: usize,
+    /// How many matching films were skipped before this page.
+    pub offset: usize,
+    /// The films on this page.
+    #[schema(value_type = Vec<schema::Movie>)]
+    pub movies: Vec<Movie>,
+}
+
+/// What `GET /api/v1/health` says.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    pub status: &'static str,
+    /// The version of moodreel.
+    pub version: &'static str,
+    /// The expression model in use.
+    pub model: ModelFacts,
+    /// The film catalog in use.
+    pub catalog: CatalogFacts,
+    /// How many photos are read at the same time at most.
+    pub inference_slots: usize,
+}
+
+/// Facts about the expression model.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ModelFacts {
+    /// `built-in`, or the model directory given with `--model`.
+    pub source: String,
+    /// Number of trained parameters.
+    pub parameters: usize,
+    /// Whether each face is also read mirrored and the two readings averaged.
+    pub mirror_averaging: bool,
+}
+
+/// Facts about the film catalog.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CatalogFacts {
+    /// `built-in`, or the catalog file given with `--catalog`.
+    pub source: String,
+    /// Number of films.
+    pub films: usize,
+}
+
+/// The body of `POST /recommendations`: JSON or a multipart form, told apart by `Content-Type`.
+#[derive(Debug)]
+pub enum RecommendationInput {
+    /// `application/json`: a [`recommend::Request`].
+    Json(recommend::Request),
+    /// `multipart/form-data`: a photo or a mood, and settings as text fields.
+    Form(UploadForm),
+}
+
+/// The text fields a recommendation form may carry besides `image`.
+pub const FORM_FIELDS: &[&str] = &[
+    "mood",
+    "mode",
+    "n",
+    "seed",
+    "min_year",
+    "max_year",
+    "min_rating",
+    "genres",
+    "exclude_genres",
+    "max_runtime",
+    "certificates",
+    "exclude_titles",
+];
+
+impl FromRequest<AppState> for RecommendationInput {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let is_form = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                value
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            });
+        if is_form {
+            let multipart = Multipart::from_request(request, state).await?;
+            Ok(Self::Form(UploadForm::read(multipart, FORM_FIELDS).await?))
+        } else {
+            let Json(body) = Json::<recommend::Request>::from_request(request, state).await?;
+            Ok(Self::Json(body))
+        }
+    }
+}
+
+/// The settings of a recommendation form, parsed from its text fields.
+#[derive(Debug, Default)]
+struct FormSettings {
+    mood: Option<EmotionDistribution>,
+    mode: Mode,
+    n: usize,
+    seed: Option<u64>,
+    filters: Filters,
+}
+
+impl FormSettings {
+    fn parse(fields: &[(String, String)]) -> Result<Self, ApiError> {
+        let mut settings = FormSettings {
+            n: recommend::DEFAULT_COUNT,
+            ..FormSettings::default()
+        };
+        let filters = &mut settings.filters;
+        for (name, value) in fields {
+            let value = value.trim();
+            // An empty field is an unset one: forms send every input, filled or not.
+            if value.is_empty() {
+                continue;
+            }
+            let bad = |problem: String| ApiError::BadRequest(format!("field `{name}`: {problem}"));
+            match name.as_str() {
+                "mood" => {
+                    settings.mood =
+                        Some(EmotionDistribution::parse(value).map_err(|e| bad(e.to_string()))?);
+                }
+                "mode" => {
+                    settings.mode = value
+                        .parse()
+                        .map_err(|e: recommend::UnknownMode| bad(e.to_string()))?
+                }
+                "n" => settings.n = number(value).map_err(bad)?,
+                "seed" => settings.seed = Some(number(value).map_err(bad)?),
+                "min_year" => filters.min_year = Some(number(value).map_err(bad)?),
+                "max_year" => filters.max_year = Some(number(value).map_err(bad)?),
+                "max_runtime" => filters.max_runtime = Some(number(value).map_err(bad)?),
+                "min_rating" => filters.min_rating = Some(number(value).map_err(bad)?),
+                "genres" | "exclude_genres" => {
+                    // Genre names have no commas, so "Comedy,Drama" is two genres.
+                    let genres = value
+                        .split(',')
+                        .filter(|part| !part.trim().is_empty())
+                        .map(Genre::from_str)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| bad(e.to_string()))?;
+                    if name == "genres" {
+                        filters.genres.extend(genres);
+                    } else {
+                        filters.exclude_genres.extend(genres);
+                    }
+                }
+                "certificates" => filters.certificates.push(value.to_owned()),
+                "exclude_titles" => filters.exclude_titles.push(value.to_owned()),
+                other => return Err(bad(format!("`{other}` is not a field of this form"))),
+            }
+        }
+        Ok(settings)
+    }
+}
+
+/// Parses a number field, saying what was wrong in words.
+fn number<T: FromStr>(text: &str) -> Result<T, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not a valid number here"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn form_fields_become_a_request() {
+        let settings = FormSettings::parse(&fields(&[
+            ("mood", "sad=0.7,fear=0.3"),
+            ("mode", "lift"),
+            ("n", "5"),
+            ("genres", "Comedy,Animation"),
+            ("genres", "Family"),
+            ("exclude_titles", "Up (2009)"),
+            ("min_year", ""),
+        ]))
+        .expect("valid form");
+        assert_eq!(settings.mode, Mode::Lift);
+        assert_eq!(settings.n, 5);
+        assert_eq!(settings.filters.genres.len(), 3);
+        assert_eq!(settings.filters.exclude_titles, ["Up (2009)"]);
+        assert_eq!(settings.filters.min_year, None);
+        assert_eq!(settings.mood.map(|m| m.emotion()), Some(mood::Emotion::Sad));
+    }
+
+    #[test]
+    fn bad_form_values_name_their_field() {
+        for (name, value) in [
+            ("n", "ten"),
+            ("mode", "cheer"),
+            ("genres", "Jazz"),
+            ("mood", "glee"),
+        ] {
+            let error = FormSettings::parse(&fields(&[(name, value)])).unwrap_err();
+            assert_eq!(error.status().as_u16(), 400);
+            assert!(
+                error.to_string().starts_with(&format!("field `{name}`")),
+                "{error}"
+            );
+        }
+    }
+}

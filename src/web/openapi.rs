@@ -1,0 +1,451 @@
+//! The OpenAPI document of `/api/v1`, generated from the handlers' `#[utoipa::path]`
+//! attributes and the schemas below.
+//!
+//! The JSON the API sends is made by the library types (`recommend::Recommendations`,
+//! `pipeline::AnalyzeResponse`, `catalog::Movie`, ...), which know nothing of OpenAPI. The
+//! schemas in [`schema`] describe those documents for the OpenAPI document only; the lists of
+//! emotions, modes and genres come from the library's own constants, and `tests/http_api.rs`
+//! checks that every key of a real response is a property of its schema.
+
+use utoipa::OpenApi;
+
+use super::api;
+
+/// The API description served at `/api/v1/openapi.json` and shown at `/docs`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "moodreel",
+        description = "Reads the facial expression in a photo and recommends films that match or lift the mood. \
+Photos are read in memory and never stored. Errors are `application/problem+json` (RFC 9457) with a \
+stable `code`.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    paths(api::analyze, api::recommendations, api::movies, api::health, api::openapi),
+    components(schemas(
+        schema::EmotionName,
+        schema::ModeName,
+        schema::GenreName,
+        schema::Mood,
+        schema::Probabilities,
+        schema::MoodInput,
+        schema::Analysis,
+        schema::Face,
+        schema::FaceBox,
+        schema::PhotoUpload,
+        schema::RecommendationRequest,
+        schema::RecommendationForm,
+        schema::Recommendations,
+        schema::RecommendedMovie,
+        schema::Movie,
+        schema::Problem,
+        api::MovieList,
+        api::Health,
+        api::ModelFacts,
+        api::CatalogFacts,
+    )),
+    tags(
+        (name = "photos", description = "Faces and expressions in a photo"),
+        (name = "films", description = "Recommendations and the film catalog"),
+        (name = "service", description = "Health and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document as pretty JSON.
+pub fn document_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|error| {
+        format!("{{\"error\": \"cannot render the OpenAPI document: {error}\"}}")
+    })
+}
+
+/// Schemas of the API's JSON documents (descriptions only; see the module documentation).
+pub mod schema {
+    use std::borrow::Cow;
+
+    use catalog::Genre;
+    use mood::Emotion;
+    use recommend::Mode;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{
+        AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+    };
+    use utoipa::{PartialSchema, ToSchema};
+
+    fn string_enum<'a>(values: impl IntoIterator<Item = &'a str>, description: &str) -> Schema {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(values))
+            .description(Some(description))
+            .into()
+    }
+
+    /// One of the seven emotions, lower-case, in FER-2013 order.
+    pub struct EmotionName;
+
+    impl PartialSchema for EmotionName {
+        fn schema() -> RefOr<Schema> {
+            string_enum(
+                Emotion::ALL.map(Emotion::name),
+                "An emotion (FER-2013 order: angry, disgust, fear, happy, sad, surprise, neutral)",
+            )
+            .into()
+        }
+    }
+
+    impl ToSchema for EmotionName {
+        fn name() -> Cow<'static, str> {
+            "Emotion".into()
+        }
+    }
+
+    /// `match`, `lift` or `auto`.
+    pub struct ModeName;
+
+    impl PartialSchema for ModeName {
+        fn schema() -> RefOr<Schema> {
+            string_enum(
+                Mode::ALL.map(Mode::name),
+                "match: films whose tone fits the feeling; lift: films that move the viewer toward \
+                 a better state; auto (default): lift for angry, disgust, fear and sad, match for \
+                 happy, surprise and neutral",
+            )
+            .into()
+        }
+    }
+
+    impl ToSchema for ModeName {
+        fn name() -> Cow<'static, str> {
+            "Mode".into()
+        }
+    }
+
+    /// A genre name as the catalog spells it.
+    pub struct GenreName;
+
+    impl PartialSchema for GenreName {
+        fn schema() -> RefOr<Schema> {
+            string_enum(
+                Genre::ALL.map(Genre::name),
+                "A genre (other spellings such as \"Science Fiction\" are accepted in requests)",
+            )
+            .into()
+        }
+    }
+
+    impl ToSchema for GenreName {
+        fn name() -> Cow<'static, str> {
+            "Genre".into()
+        }
+    }
+
+    fn probability_properties(mut object: ObjectBuilder) -> ObjectBuilder {
+        for emotion in Emotion::ALL {
+            object = object
+                .property(
+                    emotion.name(),
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::Type(Type::Number))
+                        .minimum(Some(0.0))
+                        .maximum(Some(1.0)),
+                )
+                .required(emotion.name());
+        }
+        object
+    }
+
+    /// The seven probabilities, summing to 1.
+    pub struct Probabilities;
+
+    impl PartialSchema for Probabilities {
+        fn schema() -> RefOr<Schema> {
+            probability_properties(ObjectBuilder::new())
+                .description(Some("Probability of each emotion; they sum to 1"))
+                .into()
+        }
+    }
+
+    impl ToSchema for Probabilities {}
+
+    /// A mood: the seven probabilities and the most probable emotion.
+    pub struct Mood;
+
+    impl PartialSchema for Mood {
+        fn schema() -> RefOr<Schema> {
+            probability_properties(ObjectBuilder::new())
+                .property("emotion", EmotionName::schema())
+                .required("emotion")
+                .description(Some(
+                    "A mood: the probability of each emotion (they sum to 1) and the most \
+                     probable one",
+                ))
+                .into()
+        }
+    }
+
+    impl ToSchema for Mood {}
+
+    /// A mood as a request gives it: one emotion's name, or weights (normalised to sum to 1).
+    pub struct MoodInput;
+
+    impl PartialSchema for MoodInput {
+        fn schema() -> RefOr<Schema> {
+            let weights = ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::Object))
+                .property_names(Some(EmotionName::schema_object()))
+                .additional_properties(Some(AdditionalProperties::RefOr(
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::Type(Type::Number))
+                        .minimum(Some(0.0))
+                        .into(),
+                )))
+                .description(Some(
+                    "Weights per emotion, missing ones 0, normalised to sum to 1: {\"sad\": 0.7, \"fear\": 0.3}",
+                ));
+            OneOfBuilder::new()
+                .item(EmotionName::schema())
+                .item(weights)
+                .description(Some("One emotion (\"sad\") or weights per emotion"))
+                .into()
+        }
+    }
+
+    impl ToSchema for MoodInput {}
+
+    impl EmotionName {
+        fn schema_object() -> Schema {
+            match Self::schema() {
+                RefOr::T(schema) => schema,
+                RefOr::Ref(_) => Schema::default(),
+            }
+        }
+    }
+
+    /// The faces in a photo and the group mood (`POST /analyze`).
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct Analysis {
+        /// Width of the photo in pixels, as shown (after EXIF orientation).
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Every face found, in reading order; empty when there is none.
+        faces: Vec<Face>,
+        /// The group mood (faces weighted by their area); `null` without a face.
+        #[schema(nullable)]
+        mood: Option<Mood>,
+    }
+
+    /// One face and how it reads.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct Face {
+        /// Where the face is, in pixels of the photo as shown.
+        #[schema(rename = "box")]
+        bounds: FaceBox,
+        /// The detector's score (higher is surer).
+        score: f64,
+        /// The most probable emotion.
+        emotion: EmotionName,
+        /// Its probability.
+        confidence: f64,
+        /// Whether the confidence is below 0.5: shown, but not to be trusted.
+        uncertain: bool,
+        /// All seven probabilities.
+        probabilities: Probabilities,
+    }
+
+    /// A face box: left, top, width and height in pixels.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct FaceBox {
+        /// Left edge.
+        x: i32,
+        /// Top edge.
+        y: i32,
+        /// Width.
+        w: u32,
+        /// Height.
+        h: u32,
+    }
+
+    /// A photo sent as `multipart/form-data`.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct PhotoUpload {
+        /// JPEG, PNG, WebP, GIF or BMP, at most 15 MiB and 40 megapixels.
+        #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream")]
+        image: Vec<u8>,
+    }
+
+    /// A recommendation request as JSON.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct RecommendationRequest {
+        /// The mood to recommend for.
+        mood: MoodInput,
+        /// Match or lift the mood (default `auto`).
+        #[schema(required = false)]
+        mode: ModeName,
+        /// How many films, 1 to 100 (default 10).
+        #[schema(minimum = 1, maximum = 100, default = 10)]
+        n: Option<usize>,
+        /// Shuffle among near-ties, the same way for the same seed.
+        seed: Option<u64>,
+        /// Released in this year or later.
+        min_year: Option<u16>,
+        /// Released in this year or earlier.
+        max_year: Option<u16>,
+        /// Rated at least this (1–10).
+        #[schema(minimum = 0, maximum = 10)]
+        min_rating: Option<f64>,
+        /// Has at least one of these genres.
+        #[schema(required = false)]
+        genres: Vec<GenreName>,
+        /// Has none of these genres.
+        #[schema(required = false)]
+        exclude_genres: Vec<GenreName>,
+        /// Runs at most this many minutes.
+        max_runtime: Option<u16>,
+        /// Has one of these certificates (case-insensitive).
+        #[schema(required = false)]
+        certificates: Vec<String>,
+        /// Not these films (seen already): "Title" or "Title (1999)".
+        #[schema(required = false)]
+        exclude_titles: Vec<String>,
+    }
+
+    /// A recommendation request as `multipart/form-data`: `image` or `mood`, plus settings.
+    /// Empty fields count as unset; repeat a list field for several values.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct RecommendationForm {
+        /// A photo; its group mood is used. A photo without a face is answered 422 `no_face`.
+        #[schema(value_type = Option<String>, format = Binary, content_media_type = "application/octet-stream")]
+        image: Option<Vec<u8>>,
+        /// Instead of a photo: `sad`, or weights `sad=0.7,fear=0.3`.
+        mood: Option<String>,
+        /// `match`, `lift` or `auto` (default).
+        mode: Option<String>,
+        /// How many films, 1 to 100 (default 10).
+        n: Option<usize>,
+        /// Shuffle among near-ties, the same way for the same seed.
+        seed: Option<u64>,
+        /// Released in this year or later.
+        min_year: Option<u16>,
+        /// Released in this year or earlier.
+        max_year: Option<u16>,
+        /// Rated at least this (1–10).
+        min_rating: Option<f64>,
+        /// A genre the film may have (repeatable, or comma-separated).
+        genres: Option<Vec<String>>,
+        /// A genre the film must not have (repeatable, or comma-separated).
+        exclude_genres: Option<Vec<String>>,
+        /// Runs at most this many minutes.
+        max_runtime: Option<u16>,
+        /// A certificate the film may have (repeatable).
+        certificates: Option<Vec<String>>,
+        /// A film not to recommend, "Title" or "Title (1999)" (repeatable).
+        exclude_titles: Option<Vec<String>>,
+    }
+
+    /// Films recommended for a mood.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct Recommendations {
+        /// The mood the films were chosen for.
+        mood: Mood,
+        /// The mode as requested (`auto` stays `auto`; the reasons say what it resolved to).
+        mode: ModeName,
+        /// The films, best first.
+        movies: Vec<RecommendedMovie>,
+    }
+
+    /// A recommended film.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct RecommendedMovie {
+        /// Title.
+        title: String,
+        /// Year of release.
+        #[schema(nullable)]
+        year: Option<u16>,
+        /// Genres.
+        genres: Vec<GenreName>,
+        /// The film's rating, 1–10.
+        #[schema(nullable)]
+        rating: Option<f64>,
+        /// Running time in minutes.
+        #[schema(nullable)]
+        runtime_min: Option<u16>,
+        /// Age certificate.
+        #[schema(nullable)]
+        certificate: Option<String>,
+        /// Director(s).
+        #[schema(nullable)]
+        director: Option<String>,
+        /// Leading actors.
+        stars: Vec<String>,
+        /// Relevance (mood fit and quality), 3 decimals.
+        score: f64,
+        /// Why this film, in words.
+        reasons: Vec<String>,
+    }
+
+    /// A film in the catalog.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct Movie {
+        /// Title.
+        title: String,
+        /// Year of release.
+        #[schema(nullable)]
+        year: Option<u16>,
+        /// Genres, never empty.
+        genres: Vec<GenreName>,
+        /// Rating, 1–10.
+        #[schema(nullable)]
+        rating: Option<f64>,
+        /// Votes behind the rating, when known.
+        #[schema(nullable)]
+        votes: Option<u64>,
+        /// Running time in minutes.
+        #[schema(nullable)]
+        runtime_min: Option<u16>,
+        /// Age certificate.
+        #[schema(nullable)]
+        certificate: Option<String>,
+        /// Director(s).
+        #[schema(nullable)]
+        director: Option<String>,
+        /// Up to four leading actors.
+        stars: Vec<String>,
+        /// A short summary, when the catalog has one.
+        #[schema(nullable)]
+        overview: Option<String>,
+        /// A poster link, when the catalog has one.
+        #[schema(nullable)]
+        poster_url: Option<String>,
+    }
+
+    /// An error (RFC 9457 problem details), sent as `application/problem+json`.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct Problem {
+        /// Always `about:blank`: the status and `code` say what happened.
+        #[schema(rename = "type")]
+        kind: String,
+        /// The HTTP status in words.
+        title: String,
+        /// The HTTP status code.
+        status: u16,
+        /// What went wrong, for a person.
+        detail: String,
+        /// A stable name to branch on: `bad_request`, `too_large`, `not_an_image`,
+        /// `empty_image`, `undecodable_image`, `image_too_large`, `no_face`, `nothing_left`,
+        /// `overloaded`, ...
+        code: String,
+        /// With `nothing_left`: the request field of the filter that emptied the list.
+        field: Option<String>,
+    }
+}
