@@ -325,7 +325,7 @@ function poster(movie) {
   const hue = hash % 360;
   const initials = movie.title.split(/\s+/).filter((word) => /^[\p{L}\p{N}]/u.test(word))
     .slice(0, 2).map((word) => word[0].toUpperCase()).join('');
-  const node = el('div', { class: 'poster', 'aria-hidden': 'true', text: initials || '🎬' });
+  const node = el('div', { class: 'poster', 'aria-hidden': 'true', text: initials || '?' });
   node.style.background = `linear-gradient(160deg, hsl(${hue} 55% 45%), hsl(${(hue + 40) % 360} 60% 28%))`;
   return node;
 }

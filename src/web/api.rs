@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequest, Multipart, Query, Request, State};
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::header;
 use catalog::{Genre, Movie, MovieQuery};
 use mood::EmotionDistribution;
@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::error::ApiError;
 use super::openapi::schema;
-use super::upload::UploadForm;
+use super::upload::{PhotoForm, UploadForm, is_multipart};
 use crate::pipeline::AnalyzeResponse;
 
 /// Films a `/movies` page holds unless `limit` says.
@@ -47,9 +47,8 @@ pub const MAX_PAGE: usize = 100;
 )]
 pub async fn analyze(
     State(app): State<AppState>,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    PhotoForm(form): PhotoForm,
 ) -> Result<Json<AnalyzeResponse>, ApiError> {
-    let form = UploadForm::read(multipart?, &[]).await?;
     let reading = app.read_photo(form.photo()?).await?;
     Ok(Json(AnalyzeResponse::new(None, &reading)))
 }
@@ -287,19 +286,9 @@ impl FromRequest<AppState> for RecommendationInput {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let is_form = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| {
-                value
-                    .trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("multipart/form-data")
-            });
-        if is_form {
-            let multipart = Multipart::from_request(request, state).await?;
-            Ok(Self::Form(UploadForm::read(multipart, FORM_FIELDS).await?))
+        if is_multipart(request.headers()) {
+            let form = UploadForm::extract(request, state, FORM_FIELDS).await?;
+            Ok(Self::Form(form))
         } else {
             let Json(body) = Json::<recommend::Request>::from_request(request, state).await?;
             Ok(Self::Json(body))

@@ -3,7 +3,8 @@
 //! declared.
 
 use axum::body::Bytes;
-use axum::extract::Multipart;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{HeaderMap, header};
 
 use super::error::ApiError;
 
@@ -19,7 +20,49 @@ pub struct UploadForm {
     pub fields: Vec<(String, String)>,
 }
 
+/// Whether the request says its body is a `multipart/form-data` form.
+pub fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+/// The body of `POST /analyze`: a form with the photo and nothing else.
+#[derive(Debug)]
+pub struct PhotoForm(pub UploadForm);
+
+impl<S: Send + Sync> FromRequest<S> for PhotoForm {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        UploadForm::extract(request, state, &[])
+            .await
+            .map(PhotoForm)
+    }
+}
+
 impl UploadForm {
+    /// Reads a request's `multipart/form-data` body (415 when it is something else).
+    pub async fn extract<S: Send + Sync>(
+        request: Request,
+        state: &S,
+        allowed: &[&str],
+    ) -> Result<Self, ApiError> {
+        if !is_multipart(request.headers()) {
+            return Err(ApiError::UnsupportedRequestType(format!(
+                "send the photo as multipart/form-data, in the field `{IMAGE_FIELD}`"
+            )));
+        }
+        let multipart = Multipart::from_request(request, state).await?;
+        Self::read(multipart, allowed).await
+    }
+
     /// Reads the whole form. Fields other than `image` must be among `allowed` and be text.
     pub async fn read(mut multipart: Multipart, allowed: &[&str]) -> Result<Self, ApiError> {
         let mut form = UploadForm::default();
@@ -92,14 +135,21 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageKind> {
     }
 }
 
-/// Refuses an empty file (400) and bytes that are not an image type we read (415).
+/// Refuses an empty file (400), bytes that are not an image type we read (415), and a JPEG
+/// cut short (422).
 pub fn check_image_type(bytes: &[u8]) -> Result<ImageKind, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::Undecodable(vision::DecodeError::Empty));
     }
-    sniff(bytes).ok_or_else(|| ApiError::NotAnImage {
+    let kind = sniff(bytes).ok_or_else(|| ApiError::NotAnImage {
         found: describe(bytes),
-    })
+    })?;
+    // The JPEG decoder paints the missing part of a cut-off file grey; a face read from half a
+    // photo would be a wrong mood, so a JPEG without its end-of-image marker is refused.
+    if kind == ImageKind::Jpeg && !bytes.windows(2).any(|pair| pair == [0xFF, 0xD9]) {
+        return Err(ApiError::Undecodable(vision::DecodeError::Truncated));
+    }
+    Ok(kind)
 }
 
 /// A few words on what unknown bytes look like, for the error message (never the bytes).
@@ -129,6 +179,16 @@ mod tests {
         assert_eq!(sniff(b"RIFF\0\0\0\0WAVE"), None);
         assert_eq!(sniff(b"BM...."), Some(ImageKind::Bmp));
         assert_eq!(sniff(b"hello, I am text"), None);
+    }
+
+    #[test]
+    fn a_jpeg_without_its_end_marker_is_truncated() {
+        let error = check_image_type(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16]).unwrap_err();
+        assert_eq!(error.code(), "undecodable_image");
+        assert_eq!(
+            check_image_type(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xD9]).ok(),
+            Some(ImageKind::Jpeg)
+        );
     }
 
     #[test]

@@ -1,0 +1,256 @@
+// End-to-end tests of moodreel's page in a real headless Chromium (Debian's `chromium`, driven
+// by playwright-core; no browser is downloaded).
+//
+// Starts `moodreel serve --port 0` (the binary in MOODREEL_BIN, by default the release build),
+// then: a face photo gives boxes, bars and films; switching the mode changes the list; a photo
+// without a face offers the mood picker, which gives films; the main flow works with the
+// keyboard alone; the page fits a 375-px screen and makes no request elsewhere; /docs works
+// offline. Screenshots go to docs/screenshots/.
+//
+// Run: npm ci && node --test   (in tests/browser; `.ci/run` does it after `cargo build --release`)
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const binary = process.env.MOODREEL_BIN || path.join(root, 'target', 'release', 'moodreel');
+const facePhoto = path.resolve(root, '..', 'shared', 'data', 'photos', 'face_controls', 'images', 'astronaut.png');
+const screenshots = path.join(root, 'docs', 'screenshots');
+const hasFacePhoto = existsSync(facePhoto);
+const noFacePhoto = { name: 'gradient.png', mimeType: 'image/png', buffer: gradientPng(160, 120) };
+const FILM_TIMEOUT = 60_000;
+
+let server;
+let baseUrl;
+let browser;
+
+before(async () => {
+  assert.ok(existsSync(binary), `no moodreel binary at ${binary}; build it with cargo build --release`);
+  if (!hasFacePhoto) {
+    console.log(`# skipping the face-photo steps: ${facePhoto} is absent (it lives in ../shared)`);
+  }
+  server = spawn(binary, ['serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  baseUrl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('moodreel serve did not print its address in 60 s')), 60_000);
+    let output = '';
+    server.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = output.match(/http:\/\/[\d.]+:\d+/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[0]);
+      }
+    });
+    server.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`moodreel serve exited with ${code}`));
+    });
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  mkdirSync(screenshots, { recursive: true });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.kill('SIGTERM');
+});
+
+/** A new page that records every request and every console error. */
+async function openPage(viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport, reducedMotion: 'reduce' });
+  const page = await context.newPage();
+  const requests = [];
+  const problems = [];
+  page.on('request', (request) => requests.push(request.url()));
+  page.on('console', (message) => { if (message.type() === 'error') problems.push(message.text()); });
+  page.on('pageerror', (error) => problems.push(String(error)));
+  await page.goto(baseUrl + '/');
+  return { context, page, requests, problems };
+}
+
+async function filmTitles(page) {
+  return page.locator('#films .film h3').allTextContents();
+}
+
+async function waitForFilms(page, atLeast = 5) {
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('#films .film').length >= n
+      && document.getElementById('results').getAttribute('aria-busy') !== 'true',
+    atLeast, { timeout: FILM_TIMEOUT });
+}
+
+function assertOnlyLocal(requests) {
+  const elsewhere = requests.filter((url) => !url.startsWith(baseUrl) && !/^(blob|data):/.test(url));
+  assert.deepEqual(elsewhere, [], 'the page must not request anything from elsewhere');
+}
+
+test('a face photo gives boxes, sorted bars and films; the mode switch changes the list', { skip: !hasFacePhoto && 'no face photo' }, async () => {
+  const { context, page, requests, problems } = await openPage();
+  await page.setInputFiles('#file', facePhoto);
+  await waitForFilms(page);
+
+  assert.ok(await page.locator('.face-box').count() >= 1, 'a box on the face');
+  const bars = page.locator('.face').first().locator('.bar');
+  assert.equal(await bars.count(), 7, 'seven bars per face');
+  const percents = (await bars.locator('.pct').allTextContents()).map((text) => parseInt(text, 10));
+  assert.deepEqual([...percents].sort((a, b) => b - a), percents, 'bars sorted, highest first');
+  assert.match(await page.locator('#faces h3').first().textContent(), /Face 1: \w+ \d+%/);
+  assert.ok(await page.locator('#films .film .reasons li').count() >= 5, 'every film has a reason');
+  assert.equal(await page.locator('#chip-photo input').isChecked(), true);
+
+  const before = await filmTitles(page);
+  const current = await page.locator('input[name="mode"]:checked').getAttribute('value');
+  const other = current === 'lift' ? 'match' : 'lift';
+  // The radio itself is visually hidden; a person clicks its label.
+  await page.locator(`label.mode:has(input[value="${other}"])`).click();
+  await page.waitForFunction((old) => {
+    const now = [...document.querySelectorAll('#films .film h3')].map((h) => h.textContent);
+    return now.length >= 5 && now.join('|') !== old.join('|');
+  }, before, { timeout: FILM_TIMEOUT });
+  assert.notDeepEqual(await filmTitles(page), before, 'another mode, another list');
+  assert.match(await page.locator('#results-status').textContent(), new RegExp(`mode ${other}`));
+
+  await page.locator(`label.mode:has(input[value="auto"])`).click();
+  await waitForFilms(page);
+  await page.screenshot({ path: path.join(screenshots, 'desktop.png'), fullPage: true });
+  assertOnlyLocal(requests);
+  assert.deepEqual(problems, [], 'no console errors (CSP violations included)');
+  await context.close();
+});
+
+test('a photo without a face offers the mood picker, and a picked mood gives films', async () => {
+  const { context, page, requests, problems } = await openPage();
+  await page.setInputFiles('#file', noFacePhoto);
+  await page.locator('#picker-note').waitFor({ state: 'visible', timeout: FILM_TIMEOUT });
+  assert.match(await page.locator('#picker-note').textContent(), /No face found/);
+  assert.match(await page.locator('#photo-caption').textContent(), /No face found/);
+  assert.equal(await page.locator('.face-box').count(), 0);
+  assert.equal(await page.locator('#films .film').count(), 0);
+  // The picker takes the focus so that a keyboard or screen-reader user lands on it.
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'mood');
+
+  await page.locator('label.chip:has(input[value="sad"])').click();
+  await waitForFilms(page);
+  assert.match(await page.locator('#results-status').textContent(), /sad mood/);
+  assertOnlyLocal(requests);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('the main flow works with the keyboard alone', { skip: !hasFacePhoto && 'no face photo' }, async () => {
+  const { context, page, problems } = await openPage();
+  const focusedId = () => page.evaluate(() => document.activeElement && (document.activeElement.id || document.activeElement.name));
+
+  // Tab to the file picker (past the skip link) and open it with Space.
+  for (let i = 0; i < 5 && (await focusedId()) !== 'file'; i += 1) await page.keyboard.press('Tab');
+  assert.equal(await focusedId(), 'file', 'the file picker is reachable with Tab');
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+  await chooser.setFiles(facePhoto);
+  await waitForFilms(page);
+
+  // Tab on to the mode switch, then move within it with the arrow keys.
+  for (let i = 0; i < 30 && (await focusedId()) !== 'mode'; i += 1) await page.keyboard.press('Tab');
+  assert.equal(await focusedId(), 'mode', 'the mode switch is reachable with Tab');
+  const before = await filmTitles(page);
+  const was = await page.locator('input[name="mode"]:checked').getAttribute('value');
+  await page.keyboard.press('ArrowDown');
+  const now = await page.locator('input[name="mode"]:checked').getAttribute('value');
+  assert.notEqual(now, was, 'arrow keys change the mode');
+  await page.waitForFunction((n) => document.getElementById('results-status').textContent.includes(`mode ${n}`), now, { timeout: FILM_TIMEOUT });
+  await waitForFilms(page);
+  if (!(was === 'auto' && now === 'match')) {
+    // (For a happy face, auto is match: the same list.)
+    assert.notDeepEqual(await filmTitles(page), before);
+  }
+
+  // Pick a mood by keyboard: Tab back into the picker and choose with the arrows.
+  await page.focus('#chip-photo input');
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction(() => /angry mood/.test(document.getElementById('results-status').textContent), null, { timeout: FILM_TIMEOUT });
+  await waitForFilms(page);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('the page fits a 375-px screen', async () => {
+  const { context, page, requests, problems } = await openPage({ width: 375, height: 812 });
+  if (hasFacePhoto) {
+    await page.setInputFiles('#file', facePhoto);
+  } else {
+    await page.locator('label.chip:has(input[value="happy"])').click();
+  }
+  await waitForFilms(page);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no sideways scrolling (overflow ${overflow} px)`);
+  await page.screenshot({ path: path.join(screenshots, 'mobile-375.png'), fullPage: true });
+  assertOnlyLocal(requests);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('the API docs at /docs work offline', async () => {
+  const { context, page, requests, problems } = await openPage();
+  await page.goto(baseUrl + '/docs/');
+  await page.locator('.opblock').first().waitFor({ timeout: 30_000 });
+  const operations = await page.locator('.opblock-summary-path').allTextContents();
+  for (const route of ['/api/v1/analyze', '/api/v1/recommendations', '/api/v1/movies', '/api/v1/health', '/api/v1/openapi.json']) {
+    assert.ok(operations.some((text) => text.includes(route)), `${route} is documented`);
+  }
+  assertOnlyLocal(requests);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+// ---------- a face-free test image, made here ----------
+
+/** A PNG of a smooth colour gradient: an image with certainly no face in it. */
+function gradientPng(width, height) {
+  const rows = [];
+  for (let y = 0; y < height; y += 1) {
+    const row = Buffer.alloc(1 + width * 3);
+    for (let x = 0; x < width; x += 1) {
+      row[1 + x * 3] = Math.round((255 * x) / width);
+      row[2 + x * 3] = Math.round((255 * y) / height);
+      row[3 + x * 3] = 160;
+    }
+    rows.push(row);
+  }
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+function chunk(type, data) {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
+
+function crc32(bytes) {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k += 1) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}

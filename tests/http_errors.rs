@@ -1,0 +1,332 @@
+//! Every error status of the API, as `application/problem+json`, and the server still
+//! answering after each bad request: a client's bad input never yields a 5xx or a dead server.
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
+mod http_support;
+
+use std::time::Duration;
+
+use image::ImageFormat;
+use reqwest::multipart::{Form, Part};
+use serde_json::json;
+
+use http_support::*;
+
+#[tokio::test]
+async fn malformed_requests_are_400() {
+    let app = spawn_app().await;
+
+    // Broken multipart: a boundary that never appears, then one that ends mid-part.
+    let response = app
+        .post_raw(
+            "/api/v1/analyze",
+            "multipart/form-data; boundary=XYZ",
+            b"garbage".to_vec(),
+        )
+        .await;
+    assert_problem(response, 400, "bad_request").await;
+    app.assert_alive().await;
+    let cut = b"--XYZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\n\x89PNG".to_vec();
+    let response = app
+        .post_raw("/api/v1/analyze", "multipart/form-data; boundary=XYZ", cut)
+        .await;
+    assert_problem(response, 400, "bad_request").await;
+    app.assert_alive().await;
+    let response = app
+        .post_raw("/api/v1/analyze", "multipart/form-data", b"--x--".to_vec())
+        .await;
+    assert_problem(response, 400, "bad_request").await;
+    app.assert_alive().await;
+
+    // No `image` field; an unknown field; two images.
+    let response = app
+        .post_form("/api/v1/analyze", Form::new().text("photo", "x"))
+        .await;
+    let body = assert_problem(response, 400, "bad_request").await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("`photo`"),
+        "{body}"
+    );
+    // A form without any field at all.
+    let response = app.post_form("/api/v1/analyze", Form::new()).await;
+    assert_problem(response, 400, "bad_request").await;
+    let png = encode(&faceless(32, 32), ImageFormat::Png);
+    let twice = image_form(png.clone()).part("image", Part::bytes(png));
+    assert_problem(
+        app.post_form("/api/v1/analyze", twice).await,
+        400,
+        "bad_request",
+    )
+    .await;
+    app.assert_alive().await;
+
+    // An empty file.
+    let response = app
+        .post_form("/api/v1/analyze", image_form(Vec::new()))
+        .await;
+    assert_problem(response, 400, "empty_image").await;
+    app.assert_alive().await;
+}
+
+#[tokio::test]
+async fn bad_recommendation_requests_are_400_and_name_the_problem() {
+    let app = spawn_app().await;
+    let cases = [
+        (r#"{"mood": "sad""#, "EOF"),
+        (r#"{"mode": "lift"}"#, "mood"),
+        (r#"{"mood": "joy"}"#, "joy"),
+        (r#"{"mood": {"sad": -1}}"#, "sad"),
+        (r#"{"mood": {"sad": 0, "happy": 0}}"#, "at least one"),
+        (r#"{"mood": "sad", "mode": "cheer"}"#, "cheer"),
+        (r#"{"mood": "sad", "n": 0}"#, "between 1 and 100"),
+        (r#"{"mood": "sad", "n": 1000}"#, "between 1 and 100"),
+        (r#"{"mood": "sad", "min_rating": 11}"#, "between 0 and 10"),
+        (r#"{"mood": "sad", "genres": ["Jazz"]}"#, "Jazz"),
+        (r#"{"mood": "sad", "min_year": "old"}"#, "expected u16"),
+        (r#"[1, 2, 3]"#, ""),
+    ];
+    for (body, mentions) in cases {
+        let response = app
+            .post_raw(
+                "/api/v1/recommendations",
+                "application/json",
+                body.as_bytes().to_vec(),
+            )
+            .await;
+        let problem = assert_problem(response, 400, "bad_request").await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains(mentions),
+            "{body}: {problem}"
+        );
+        app.assert_alive().await;
+    }
+
+    let forms = [
+        Form::new().text("mood", "glee"),
+        Form::new().text("mood", "sad").text("n", "many"),
+        Form::new().text("mood", "sad").text("colour", "blue"),
+        Form::new().text("mode", "lift"),
+    ];
+    for form in forms {
+        let response = app.post_form("/api/v1/recommendations", form).await;
+        assert_problem(response, 400, "bad_request").await;
+    }
+    let both = image_form(encode(&faceless(32, 32), ImageFormat::Png)).text("mood", "sad");
+    let response = app.post_form("/api/v1/recommendations", both).await;
+    assert_problem(response, 400, "bad_request").await;
+
+    for query in [
+        "genre=jazz",
+        "limit=0",
+        "limit=101",
+        "limit=ten",
+        "colour=blue",
+    ] {
+        let response = app.get(&format!("/api/v1/movies?{query}")).await;
+        assert_problem(response, 400, "bad_request").await;
+    }
+    app.assert_alive().await;
+}
+
+#[tokio::test]
+async fn bodies_over_15_mib_are_413() {
+    let app = spawn_app().await;
+
+    // A 40 MB upload: refused from its declared length, before it is read.
+    let huge = vec![0xAB_u8; 40 * 1024 * 1024];
+    let response = app.post_form("/api/v1/analyze", image_form(huge)).await;
+    assert_problem(response, 413, "too_large").await;
+    app.assert_alive().await;
+
+    // A body without a declared length is cut off at the limit while it is read. The client
+    // keeps sending; read the answer from a raw connection.
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let answer = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let head = "POST /api/v1/recommendations HTTP/1.1\r\nHost: test\r\n\
+            Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        stream.write_all(head.as_bytes()).unwrap();
+        let chunk = vec![b' '; 1024 * 1024];
+        for _ in 0..17 {
+            let header = format!("{:x}\r\n", chunk.len());
+            let sent = stream
+                .write_all(header.as_bytes())
+                .and_then(|()| stream.write_all(&chunk))
+                .and_then(|()| stream.write_all(b"\r\n"));
+            if sent.is_err() {
+                break; // The server answered and closed: fine.
+            }
+        }
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        answer
+    })
+    .await
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    app.assert_alive().await;
+}
+
+#[tokio::test]
+async fn files_that_are_not_images_we_read_are_415() {
+    let app = spawn_app().await;
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("text", b"hello, this is not a photo\n".to_vec()),
+        ("PDF", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec()),
+        ("TIFF", b"II*\0\x08\0\0\0".to_vec()),
+    ];
+    for (what, bytes) in cases {
+        // Whatever type the client declares, the bytes decide.
+        let form = Form::new().part(
+            "image",
+            Part::bytes(bytes)
+                .file_name("photo.jpg")
+                .mime_str("image/jpeg")
+                .unwrap(),
+        );
+        let response = app.post_form("/api/v1/analyze", form).await;
+        let problem = assert_problem(response, 415, "not_an_image").await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains(what),
+            "{problem}"
+        );
+        app.assert_alive().await;
+    }
+    // A request body that is neither JSON nor a form.
+    let response = app
+        .post_raw("/api/v1/recommendations", "text/plain", b"sad".to_vec())
+        .await;
+    assert_problem(response, 415, "unsupported_request_type").await;
+    let response = app
+        .post_raw("/api/v1/analyze", "application/json", b"{}".to_vec())
+        .await;
+    assert_problem(response, 415, "unsupported_request_type").await;
+    app.assert_alive().await;
+}
+
+#[tokio::test]
+async fn undecodable_images_and_bombs_are_422() {
+    let app = spawn_app().await;
+
+    // A PNG that claims 100000×100000 pixels: refused from its header, nothing allocated.
+    let response = app
+        .post_form(
+            "/api/v1/analyze",
+            image_form(png_claiming(100_000, 100_000)),
+        )
+        .await;
+    let problem = assert_problem(response, 422, "image_too_large").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("100000"),
+        "{problem}"
+    );
+    app.assert_alive().await;
+
+    // Truncated files.
+    let photo = faceless(640, 480);
+    for format in [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif] {
+        let bytes = encode(&photo, format);
+        let cut = bytes[..bytes.len() / 3].to_vec();
+        let response = app.post_form("/api/v1/analyze", image_form(cut)).await;
+        assert_eq!(response.status(), 422, "{format:?}");
+        let problem = assert_problem(response, 422, "undecodable_image").await;
+        assert!(problem["detail"].as_str().is_some(), "{problem}");
+        app.assert_alive().await;
+    }
+    // The right signature and nothing else.
+    let response = app
+        .post_form("/api/v1/analyze", image_form(b"\xFF\xD8\xFFjunk".to_vec()))
+        .await;
+    assert_problem(response, 422, "undecodable_image").await;
+    app.assert_alive().await;
+}
+
+#[tokio::test]
+async fn a_photo_without_a_face_cannot_give_a_mood() {
+    let app = spawn_app().await;
+    let form = image_form(encode(&faceless(160, 120), ImageFormat::Jpeg)).text("mode", "lift");
+    let response = app.post_form("/api/v1/recommendations", form).await;
+    let problem = assert_problem(response, 422, "no_face").await;
+    assert_eq!(problem["detail"], "no face found; pick a mood instead");
+    app.assert_alive().await;
+}
+
+#[tokio::test]
+async fn filters_that_leave_nothing_are_422_and_name_the_filter() {
+    let app = spawn_app_with(tiny_catalog(), Default::default()).await;
+    let response = app
+        .post_json(
+            "/api/v1/recommendations",
+            &json!({"mood": "fear", "genres": ["Horror"], "max_runtime": 10}),
+        )
+        .await;
+    let problem = assert_problem(response, 422, "nothing_left").await;
+    assert_eq!(problem["field"], "max_runtime");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("runtime"),
+        "{problem}"
+    );
+    insta::assert_json_snapshot!("problem_nothing_left", problem);
+}
+
+#[tokio::test]
+async fn overload_is_503_with_retry_after() {
+    let app = spawn_app_with(tiny_catalog(), no_inference_slots()).await;
+    let photo = encode(&faceless(64, 64), ImageFormat::Png);
+    let response = app.post_form("/api/v1/analyze", image_form(photo)).await;
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_problem(response, 503, "overloaded").await;
+    // Only photo reading is limited: a mood given as JSON is still answered.
+    let response = app
+        .post_json("/api/v1/recommendations", &json!({"mood": "sad"}))
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn concurrent_photos_beyond_the_slots_are_refused_not_queued() {
+    let app = spawn_app_with(
+        tiny_catalog(),
+        moodreel::web::Limits {
+            inference_slots: 1,
+            inference_wait: Duration::from_millis(1),
+            ..Default::default()
+        },
+    )
+    .await;
+    let photo = encode(&faceless(1600, 1200), ImageFormat::Png);
+    let handles: Vec<_> = (0..6)
+        .map(|_| {
+            let (client, url, photo) = (
+                app.client.clone(),
+                app.url("/api/v1/analyze"),
+                photo.clone(),
+            );
+            tokio::spawn(async move {
+                let response = client
+                    .post(url)
+                    .multipart(image_form(photo))
+                    .send()
+                    .await
+                    .unwrap();
+                response.status().as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for handle in handles {
+        statuses.push(handle.await.unwrap());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&200), "{statuses:?}");
+    app.assert_alive().await;
+}
