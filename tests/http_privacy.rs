@@ -29,8 +29,14 @@ fn contents(dir: &Path) -> Vec<String> {
 
 /// Starts the binary on port 0 and returns it with its address.
 fn start(workdir: &Path, home: &Path, tmp: &Path) -> (Child, String) {
+    start_with(workdir, home, tmp, &[])
+}
+
+/// [`start`] with more arguments.
+fn start_with(workdir: &Path, home: &Path, tmp: &Path, more: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_moodreel"))
         .args(["serve", "--port", "0", "-v"])
+        .args(more)
         .current_dir(workdir)
         .env_clear()
         .env("HOME", home)
@@ -52,6 +58,21 @@ fn start(workdir: &Path, home: &Path, tmp: &Path) -> (Child, String) {
         .trim_end_matches('/')
         .to_owned();
     (child, address)
+}
+
+/// Waits for the process to end (20 s at most) and returns how it ended.
+fn wait(child: &mut Child) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "moodreel serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn terminate(child: &Child) {
@@ -112,17 +133,7 @@ async fn serving_uploads_writes_no_file_and_sigterm_stops_it_cleanly() {
     assert_eq!(list["movies"].as_array().unwrap().len(), 3);
 
     terminate(&child);
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "moodreel serve did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait(&mut child);
     assert!(status.success(), "exit status after SIGTERM: {status}");
 
     for dir in [workdir.path(), home.path(), tmp.path()] {
@@ -133,4 +144,17 @@ async fn serving_uploads_writes_no_file_and_sigterm_stops_it_cleanly() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
     assert!(log.contains("photo read"), "{log}");
     assert!(!log.contains("not a photo"), "{log}");
+}
+
+#[test]
+fn listening_beyond_this_machine_prints_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, address) =
+        start_with(dir.path(), dir.path(), dir.path(), &["--host", "0.0.0.0"]);
+    assert!(address.starts_with("http://0.0.0.0:"), "{address}");
+    terminate(&child);
+    assert!(wait(&mut child).success());
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains("warning: listening on 0.0.0.0"), "{log}");
 }

@@ -174,7 +174,7 @@ impl AppState {
                         width = reading.width,
                         height = reading.height,
                         faces = reading.faces.len(),
-                        millis = started.elapsed().as_secs_f64() * 1e3,
+                        millis = started.elapsed().as_millis() as u64,
                         "photo read"
                     );
                 }
