@@ -182,6 +182,41 @@ test('the main flow works with the keyboard alone', { skip: !hasFacePhoto && 'no
   await context.close();
 });
 
+test('without a usable webcam the page says so and the upload still works', async () => {
+  const { context, page, problems } = await openPage();
+  await page.click('#camera-start');
+  const message = page.locator('#camera-message');
+  await message.waitFor({ state: 'visible', timeout: 15_000 });
+  assert.match(await message.textContent(), /Choose a photo instead/);
+  assert.equal(await page.locator('#camera').isVisible(), false);
+  await page.setInputFiles('#file', noFacePhoto);
+  await page.locator('#picker-note').waitFor({ state: 'visible', timeout: FILM_TIMEOUT });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a webcam photo is read like an upload', async () => {
+  // Chromium's fake camera (a moving test pattern, no face) with the permission granted.
+  const camera = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+  });
+  try {
+    const page = await camera.newPage();
+    await page.goto(baseUrl + '/');
+    await page.click('#camera-start');
+    await page.waitForFunction(() => document.getElementById('camera-video').videoWidth > 0, null, { timeout: 15_000 });
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'camera-snap', 'focus moves to the shutter');
+    await page.click('#camera-snap');
+    await page.locator('#photo-caption').waitFor({ state: 'visible', timeout: FILM_TIMEOUT });
+    await page.waitForFunction(() => /found/.test(document.getElementById('photo-caption').textContent), null, { timeout: FILM_TIMEOUT });
+    assert.equal(await page.locator('#camera').isVisible(), false, 'the camera is switched off after the shot');
+  } finally {
+    await camera.close();
+  }
+});
+
 test('the page fits a 375-px screen', async () => {
   const { context, page, requests, problems } = await openPage({ width: 375, height: 812 });
   if (hasFacePhoto) {
