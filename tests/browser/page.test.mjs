@@ -217,6 +217,16 @@ test('a webcam photo is read like an upload', async () => {
   }
 });
 
+test('a file that is not a photo gets a friendly message', async () => {
+  const { context, page } = await openPage();
+  await page.setInputFiles('#file', { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('just some text\n') });
+  const error = page.locator('#error');
+  await error.waitFor({ state: 'visible', timeout: 15_000 });
+  assert.match(await error.textContent(), /not a photo moodreel can read/);
+  assert.equal(await error.getAttribute('role'), 'alert');
+  await context.close();
+});
+
 test('the page fits a 375-px screen', async () => {
   const { context, page, requests, problems } = await openPage({ width: 375, height: 812 });
   if (hasFacePhoto) {
