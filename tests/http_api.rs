@@ -276,6 +276,7 @@ async fn unknown_routes_and_methods_are_problems_too() {
     let app = spawn_app().await;
     assert_problem(app.get("/api/v1/nothing").await, 404, "not_found").await;
     assert_problem(app.get("/nothing.html").await, 404, "not_found").await;
+    assert_problem(app.get("/docs/nothing.js").await, 404, "not_found").await;
     let response = app
         .client
         .delete(app.url("/api/v1/health"))

@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, Method, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use catalog::Catalog;
 use recommend::Recommendations;
@@ -233,6 +233,7 @@ pub fn router(state: AppState) -> Router {
                 .try_it_out_enabled(true),
         ),
     )
+    .layer(middleware::from_fn(docs_not_found))
     .layer(SetResponseHeaderLayer::overriding(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(DOCS_CSP),
@@ -339,6 +340,17 @@ async fn time_limit(limit: Duration, request: Request, next: Next) -> Result<Res
         .map_err(|_| ApiError::Timeout {
             seconds: limit.as_secs().max(1),
         })
+}
+
+/// Swagger UI answers an unknown file with a bare 404; make it the same problem as elsewhere.
+async fn docs_not_found(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if response.status() == StatusCode::NOT_FOUND {
+        ApiError::NotFound(path).into_response()
+    } else {
+        response
+    }
 }
 
 async fn not_found(uri: Uri) -> ApiError {
