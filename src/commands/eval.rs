@@ -58,13 +58,17 @@ pub fn run(args: Args) -> CommandResult {
         )
     };
     bar.set_message(format!("{split}"));
-    let (confusion, seconds) =
-        train::evaluate(&model, &faces, args.tta, args.batch.max(1), |done| {
-            bar.set_position(done as u64)
-        })
-        .map_err(CommandError::failure)?;
+    let evaluation = train::evaluate(&model, &faces, args.tta, args.batch.max(1), |done| {
+        bar.set_position(done as u64)
+    })
+    .map_err(CommandError::failure)?;
     bar.finish_and_clear();
-    let report = EvalReport::new(split.name(), &confusion, args.tta, seconds);
+    let report = EvalReport::new(
+        split.name(),
+        &evaluation.confusion,
+        args.tta,
+        evaluation.seconds,
+    );
     if args.json {
         println!(
             "{}",

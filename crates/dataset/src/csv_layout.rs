@@ -1,34 +1,16 @@
 //! The Kaggle CSV layout: `emotion,pixels,Usage[,row,...]`, plain or gzip.
 
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 use expression::FACE_PIXELS;
 
-use crate::{DatasetError, FerSplit, Split};
+use crate::{DatasetError, FerSplit, Split, open_maybe_gzip};
 
 /// Reads the wanted splits of a Kaggle FER-2013 CSV (plain or gzip, detected by its magic
 /// bytes). Returns one [`FerSplit`] per entry of `wanted`, in that order.
 pub fn read_csv(path: &Path, wanted: &[Split]) -> Result<Vec<FerSplit>, DatasetError> {
-    let io_error = |source| DatasetError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = BufReader::new(File::open(path).map_err(io_error)?);
-    let mut magic = [0u8; 2];
-    let is_gzip = {
-        use std::io::BufRead;
-        let head = file.fill_buf().map_err(io_error)?;
-        magic.iter_mut().zip(head).for_each(|(m, h)| *m = *h);
-        magic == [0x1f, 0x8b]
-    };
-    let reader: Box<dyn Read> = if is_gzip {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    read_csv_from(reader, path, wanted)
+    read_csv_from(open_maybe_gzip(path)?, path, wanted)
 }
 
 fn read_csv_from(
@@ -186,8 +168,10 @@ mod tests {
         use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fer.csv.gz");
-        let mut encoder =
-            flate2::write::GzEncoder::new(File::create(&path).unwrap(), Default::default());
+        let mut encoder = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            Default::default(),
+        );
         write!(
             encoder,
             "emotion,pixels,Usage\n5,{},PrivateTest\n",

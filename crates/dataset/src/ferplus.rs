@@ -1,13 +1,11 @@
 //! FER+ vote labels (`fer2013new.csv`), joined to FER-2013 on the original row index.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use mood::{EMOTION_COUNT, Emotion};
 
-use crate::{DatasetError, FerSplit};
+use crate::{DatasetError, FerSplit, open_maybe_gzip};
 
 /// FER+ soft labels by original FER-2013 row index.
 #[derive(Debug, Clone, Default)]
@@ -45,20 +43,7 @@ const VOTE_COLUMNS: [(&str, Emotion); 8] = [
 /// Reads a FER+ vote file (plain or gzip). With a `row` column, that is the join key;
 /// without one (Microsoft's `fer2013new.csv`), data row *i* is FER-2013 row *i*.
 pub fn read_ferplus(path: &Path) -> Result<FerPlusVotes, DatasetError> {
-    let io_error = |source| DatasetError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = BufReader::new(File::open(path).map_err(io_error)?);
-    let is_gzip = file
-        .fill_buf()
-        .map_err(io_error)?
-        .starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read> = if is_gzip {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
+    let reader = open_maybe_gzip(path)?;
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers = csv
         .headers()

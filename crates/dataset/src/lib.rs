@@ -134,6 +134,25 @@ pub fn load_splits(path: &Path, splits: &[Split]) -> Result<Vec<FerSplit>, Datas
     }
 }
 
+/// Opens a file for reading, decompressing it when it starts with the gzip magic bytes.
+fn open_maybe_gzip(path: &Path) -> Result<Box<dyn std::io::Read>, DatasetError> {
+    use std::io::BufRead;
+    let io_error = |source| DatasetError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = std::io::BufReader::new(std::fs::File::open(path).map_err(io_error)?);
+    let is_gzip = file
+        .fill_buf()
+        .map_err(io_error)?
+        .starts_with(&[0x1f, 0x8b]);
+    Ok(if is_gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    })
+}
+
 /// What went wrong reading a dataset.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {

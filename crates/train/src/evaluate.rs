@@ -135,7 +135,18 @@ impl EvalReport {
     }
 }
 
-/// Classifies every face of `split` in batches and counts the outcomes.
+/// The outcome of classifying a labelled split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Counts of (true class, predicted class).
+    pub confusion: ConfusionMatrix,
+    /// Mean cross-entropy of the true class (0 for an empty split).
+    pub log_loss: f64,
+    /// Wall time of the classification.
+    pub seconds: f64,
+}
+
+/// Classifies every face of `split` in batches, counts the outcomes and the log loss.
 /// `progress` is called after each batch with the number of faces done so far.
 pub fn evaluate(
     model: &ExpressionModel,
@@ -143,18 +154,29 @@ pub fn evaluate(
     tta: bool,
     batch: usize,
     mut progress: impl FnMut(usize),
-) -> Result<(ConfusionMatrix, f64), ExpressionError> {
+) -> Result<Evaluation, ExpressionError> {
     let start = Instant::now();
     let mut confusion = ConfusionMatrix::default();
+    let mut loss_sum = 0.0;
     let indices: Vec<usize> = (0..split.len()).collect();
     for chunk in indices.chunks(batch.max(1)) {
         let probabilities = model.classify_pixels(chunk.iter().map(|&i| split.face(i)), tta)?;
         for (&index, row) in chunk.iter().zip(&probabilities) {
-            confusion.add(usize::from(split.labels[index]), argmax(row));
+            let truth = usize::from(split.labels[index]);
+            confusion.add(truth, argmax(row));
+            loss_sum -= f64::from(row[truth].max(1e-12)).ln();
         }
         progress(chunk[chunk.len() - 1] + 1);
     }
-    Ok((confusion, start.elapsed().as_secs_f64()))
+    Ok(Evaluation {
+        confusion,
+        log_loss: if split.is_empty() {
+            0.0
+        } else {
+            loss_sum / split.len() as f64
+        },
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// Index of the largest value (the first on ties).

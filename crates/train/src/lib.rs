@@ -13,7 +13,9 @@ mod trainer;
 use std::path::PathBuf;
 
 pub use augment::{AugmentConfig, augment};
-pub use evaluate::{ClassMetrics, ConfusionMatrix, EvalReport, PerClass, argmax, evaluate};
+pub use evaluate::{
+    ClassMetrics, ConfusionMatrix, EvalReport, Evaluation, PerClass, argmax, evaluate,
+};
 pub use plot::{PlotError, plot_confusion, plot_training_curves};
 pub use trainer::{
     EpochMetrics, RunFolder, Silent, TrainConfig, TrainData, TrainObserver, save_model, train,

@@ -376,24 +376,14 @@ fn class_weights(split: &FerSplit, power: f32) -> [f32; EMOTION_COUNT] {
 }
 
 fn validate(model: &ExpressionModel, split: &FerSplit) -> Result<(f64, EvalReport), TrainError> {
-    let (confusion, seconds) = evaluate(model, split, false, 256, |_| {})?;
-    // Validation loss from the same pass would need logits; recompute cheaply from probabilities.
-    let mut loss = 0.0;
-    for chunk in (0..split.len()).collect::<Vec<_>>().chunks(256) {
-        let probabilities = model.classify_pixels(chunk.iter().map(|&i| split.face(i)), false)?;
-        for (&index, row) in chunk.iter().zip(&probabilities) {
-            loss -= f64::from(row[usize::from(split.labels[index])].max(1e-12)).ln();
-        }
-    }
-    let loss = if split.is_empty() {
-        0.0
-    } else {
-        loss / split.len() as f64
-    };
-    Ok((
-        loss,
-        EvalReport::new("PublicTest", &confusion, false, seconds),
-    ))
+    let evaluation = evaluate(model, split, false, 256, |_| {})?;
+    let report = EvalReport::new(
+        "PublicTest",
+        &evaluation.confusion,
+        false,
+        evaluation.seconds,
+    );
+    Ok((evaluation.log_loss, report))
 }
 
 fn scalar(tensor: &Tensor<1>) -> Result<f64, TrainError> {
