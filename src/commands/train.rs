@@ -169,6 +169,12 @@ impl ProgressObserver {
 }
 
 impl TrainObserver for ProgressObserver {
+    fn resumed(&mut self, epochs_done: usize, best_accuracy: f64, best_epoch: usize) {
+        eprintln!(
+            "resuming from the checkpoint after epoch {epochs_done} (best PublicTest accuracy so far {best_accuracy:.4} at epoch {best_epoch})"
+        );
+    }
+
     fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize) {
         let bar = ProgressBar::new(batches as u64);
         bar.set_style(

@@ -104,6 +104,9 @@ pub struct EpochMetrics {
 
 /// Receives progress while training runs (the command line draws progress bars with it).
 pub trait TrainObserver {
+    /// `--resume` found a checkpoint: training continues after epoch `epochs_done`, and the
+    /// best PublicTest accuracy so far was `best_accuracy` at `best_epoch`.
+    fn resumed(&mut self, _epochs_done: usize, _best_accuracy: f64, _best_epoch: usize) {}
     /// An epoch of `batches` steps begins.
     fn epoch_started(&mut self, _epoch: usize, _epochs: usize, _batches: usize) {}
     /// A step finished with this mean loss.
@@ -221,6 +224,7 @@ pub fn train(
         optimizer = loaded_optimizer;
         state = loaded_state;
         tracing::info!(epochs_done = state.epochs_done, "resuming");
+        observer.resumed(state.epochs_done, state.best_accuracy, state.best_epoch);
     } else {
         write_json(&run.root().join("train_config.json"), config)?;
     }
