@@ -318,8 +318,24 @@ function filmCard(movie) {
       el('ul', { class: 'reasons', 'aria-label': 'Why' }, ...movie.reasons.map((reason) => el('li', { text: reason })))));
 }
 
-/** A placeholder poster: the title's initials on a colour picked from the title. */
+/**
+ * The film's poster when the catalog has an https link to one (the link is the user's catalog
+ * data; the page fetches nothing from elsewhere of its own accord), else the placeholder. A
+ * poster that fails to load gives way to the placeholder too.
+ */
 function poster(movie) {
+  const link = typeof movie.poster_url === 'string' ? movie.poster_url : '';
+  if (!/^https:\/\/./i.test(link)) return placeholderPoster(movie);
+  const image = el('img', {
+    class: 'poster', src: link, alt: '', 'aria-hidden': 'true',
+    loading: 'lazy', decoding: 'async', referrerpolicy: 'no-referrer',
+  });
+  image.addEventListener('error', () => image.replaceWith(placeholderPoster(movie)), { once: true });
+  return image;
+}
+
+/** A placeholder poster: the title's initials on a colour picked from the title. */
+function placeholderPoster(movie) {
   let hash = 0;
   for (const char of movie.title) hash = (hash * 31 + char.codePointAt(0)) >>> 0;
   const hue = hash % 360;

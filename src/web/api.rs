@@ -290,11 +290,74 @@ impl FromRequest<AppState> for RecommendationInput {
             let form = UploadForm::extract(request, state, FORM_FIELDS).await?;
             Ok(Self::Form(form))
         } else {
-            let Json(body) = Json::<recommend::Request>::from_request(request, state).await?;
-            Ok(Self::Json(body))
+            let Json(body) = Json::<JsonRequest>::from_request(request, state).await?;
+            Ok(Self::Json(body.into()))
         }
     }
 }
+
+/// The JSON body of `POST /recommendations`, read field by field.
+///
+/// [`recommend::Request`] keeps its filters in a flattened [`Filters`], and serde's `flatten`
+/// loses the name of a field whose value has the wrong type (`invalid type: string "x"` without
+/// saying where). Spelled out here, every error names its field (`min_year: invalid type: ...`),
+/// and a field that does not exist is refused instead of silently ignored. The unit test below
+/// keeps the two in step.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonRequest {
+    mood: EmotionDistribution,
+    #[serde(default)]
+    mode: Mode,
+    #[serde(default = "default_count")]
+    n: usize,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    min_year: Option<u16>,
+    #[serde(default)]
+    max_year: Option<u16>,
+    #[serde(default)]
+    min_rating: Option<f64>,
+    #[serde(default)]
+    genres: Vec<Genre>,
+    #[serde(default)]
+    exclude_genres: Vec<Genre>,
+    #[serde(default)]
+    max_runtime: Option<u16>,
+    #[serde(default)]
+    certificates: Vec<String>,
+    #[serde(default)]
+    exclude_titles: Vec<String>,
+}
+
+fn default_count() -> usize {
+    recommend::DEFAULT_COUNT
+}
+
+impl From<JsonRequest> for recommend::Request {
+    fn from(body: JsonRequest) -> Self {
+        recommend::Request {
+            mood: body.mood,
+            mode: body.mode,
+            n: body.n,
+            seed: body.seed,
+            filters: Filters {
+                min_year: body.min_year,
+                max_year: body.max_year,
+                min_rating: body.min_rating,
+                genres: body.genres,
+                exclude_genres: body.exclude_genres,
+                max_runtime: body.max_runtime,
+                certificates: body.certificates,
+                exclude_titles: body.exclude_titles,
+            },
+        }
+    }
+}
+
+/// The form fields that may be repeated, one value each.
+const LIST_FIELDS: &[&str] = &["genres", "exclude_genres", "certificates", "exclude_titles"];
 
 /// The settings of a recommendation form, parsed from its text fields.
 #[derive(Debug, Default)]
@@ -313,6 +376,7 @@ impl FormSettings {
             ..FormSettings::default()
         };
         let filters = &mut settings.filters;
+        let mut seen: Vec<&str> = Vec::new();
         for (name, value) in fields {
             let value = value.trim();
             // An empty field is an unset one: forms send every input, filled or not.
@@ -320,6 +384,13 @@ impl FormSettings {
                 continue;
             }
             let bad = |problem: String| ApiError::BadRequest(format!("field `{name}`: {problem}"));
+            // A list field may repeat; a second value for any other is ambiguous.
+            if !LIST_FIELDS.contains(&name.as_str()) {
+                if seen.contains(&name.as_str()) {
+                    return Err(bad("given more than once; send it once".into()));
+                }
+                seen.push(name.as_str());
+            }
             match name.as_str() {
                 "mood" => {
                     settings.mood =
@@ -394,6 +465,53 @@ mod tests {
         assert_eq!(settings.filters.exclude_titles, ["Up (2009)"]);
         assert_eq!(settings.filters.min_year, None);
         assert_eq!(settings.mood.map(|m| m.emotion()), Some(mood::Emotion::Sad));
+    }
+
+    #[test]
+    fn the_json_body_reads_every_field_of_a_request() {
+        let request = recommend::Request {
+            mood: EmotionDistribution::parse("sad=0.7,fear=0.3").expect("valid mood"),
+            mode: Mode::Lift,
+            n: 7,
+            seed: Some(3),
+            filters: Filters {
+                min_year: Some(1990),
+                max_year: Some(2010),
+                min_rating: Some(7.0),
+                genres: vec![Genre::Comedy],
+                exclude_genres: vec![Genre::Horror],
+                max_runtime: Some(120),
+                certificates: vec!["PG".into()],
+                exclude_titles: vec!["Up (2009)".into()],
+            },
+        };
+        // Every field the library writes is one this body reads, with the same meaning.
+        let json = serde_json::to_string(&request).expect("serialisable");
+        let body: JsonRequest = serde_json::from_str(&json).expect("every field is known");
+        assert_eq!(recommend::Request::from(body), request);
+        let minimal: JsonRequest = serde_json::from_str(r#"{"mood": "happy"}"#).expect("valid");
+        assert_eq!(
+            recommend::Request::from(minimal),
+            serde_json::from_str::<recommend::Request>(r#"{"mood": "happy"}"#).expect("valid")
+        );
+    }
+
+    #[test]
+    fn single_value_fields_may_not_repeat() {
+        let error = FormSettings::parse(&fields(&[("mode", "lift"), ("n", "3"), ("mode", "match")]))
+            .unwrap_err();
+        assert_eq!(error.status().as_u16(), 400);
+        assert!(error.to_string().starts_with("field `mode`"), "{error}");
+        // An empty repeat is an unset input, and list fields repeat freely.
+        let settings = FormSettings::parse(&fields(&[
+            ("n", ""),
+            ("n", "4"),
+            ("certificates", "PG"),
+            ("certificates", "R"),
+        ]))
+        .expect("valid form");
+        assert_eq!(settings.n, 4);
+        assert_eq!(settings.filters.certificates, ["PG", "R"]);
     }
 
     #[test]

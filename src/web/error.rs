@@ -18,6 +18,10 @@ use vision::DecodeError;
 /// The media type of an error body (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Longest `detail` sent, in characters: a message that quotes the request (an unknown field's
+/// name, a bad value) is cut there, so that a huge input is not echoed back or logged whole.
+pub const MAX_DETAIL_CHARS: usize = 300;
+
 /// Everything that can go wrong while answering a request.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -151,7 +155,7 @@ impl IntoResponse for ApiError {
                 tracing::error!(%cause, "internal error");
                 "the server failed on this request; the cause is in its log".to_owned()
             }
-            other => other.to_string(),
+            other => shorten(other.to_string()),
         };
         if status.is_client_error() {
             tracing::info!(status = status.as_u16(), code = self.code(), %detail, "request refused");
@@ -179,6 +183,15 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// `text` cut to [`MAX_DETAIL_CHARS`] characters, with `…` where it was cut.
+fn shorten(mut text: String) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(MAX_DETAIL_CHARS) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
 }
 
 impl From<PipelineError> for ApiError {
@@ -289,6 +302,14 @@ mod tests {
         for (error, status) in cases {
             assert_eq!(error.status().as_u16(), status, "{error:?}");
         }
+    }
+
+    #[test]
+    fn long_details_are_cut() {
+        assert_eq!(shorten("short".into()), "short");
+        let long = shorten("é".repeat(5000));
+        assert_eq!(long.chars().count(), MAX_DETAIL_CHARS + 1);
+        assert!(long.ends_with('…'));
     }
 
     #[test]

@@ -51,6 +51,13 @@ pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
     img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; \
     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// [`PAGE_CSP`] with images from `https:` allowed too: the policy of the page when the catalog
+/// holds poster links (`https` ones only; the page shows no other). The posters are the user's
+/// catalog data; the page itself still fetches nothing from elsewhere.
+pub const PAGE_CSP_WITH_POSTERS: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self'; img-src 'self' data: blob: https:; media-src 'self' blob:; \
+    connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 /// The Content Security Policy of `/docs`: Swagger UI sets inline styles, and nothing else.
 pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
@@ -157,6 +164,29 @@ impl AppState {
         self.shared.openapi_json.clone()
     }
 
+    /// The page's Content Security Policy: [`PAGE_CSP_WITH_POSTERS`] when a film of the
+    /// catalog has an `https` poster link, else the stricter [`PAGE_CSP`].
+    pub fn page_csp(&self) -> &'static str {
+        let posters = self
+            .catalog()
+            .movies()
+            .iter()
+            .filter_map(|movie| movie.poster_url.as_deref())
+            .any(is_https_link);
+        if posters {
+            PAGE_CSP_WITH_POSTERS
+        } else {
+            PAGE_CSP
+        }
+    }
+
+    /// Takes a free inference slot, if there is one, and holds it until the permit is dropped,
+    /// as a photo being read does. With every slot held, photos are answered 503: this is how
+    /// the overload answer is checked (and how an operator could drain a server of photo work).
+    pub fn hold_inference_slot(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.shared.slots).try_acquire_owned().ok()
+    }
+
     /// Reads a photo on the blocking pool, once a slot is free, within the current request's
     /// tracing span. Waits at most [`Limits::inference_wait`] for the slot (then 503).
     pub async fn read_photo(&self, photo: Bytes) -> Result<PhotoReading, ApiError> {
@@ -212,9 +242,17 @@ impl AppState {
     }
 }
 
+/// Whether a poster link is one the page shows: `https://` with a host.
+pub fn is_https_link(link: &str) -> bool {
+    link.get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        && link.len() > 8
+}
+
 /// The whole app: page, API, docs, error fallbacks and the layers every response passes.
 pub fn router(state: AppState) -> Router {
     let limits = state.shared.limits;
+    let page_csp = state.page_csp();
     let api = Router::new()
         .route("/analyze", post(api::analyze))
         .route("/recommendations", post(api::recommendations))
@@ -252,7 +290,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(move |request, next| {
             time_limit(limits.request_timeout, request, next)
         }));
-    with_security_headers(app)
+    with_security_headers(app, page_csp)
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 // Method and path only: no query, no headers, never a body.
@@ -304,9 +342,12 @@ pub async fn shutdown_signal() {
 }
 
 /// Adds the headers every response carries unless a route set its own.
-fn with_security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+fn with_security_headers<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    page_csp: &'static str,
+) -> Router<S> {
     let headers = [
-        (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
+        (header::CONTENT_SECURITY_POLICY, page_csp),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -368,5 +409,22 @@ mod tests {
     #[test]
     fn the_image_limit_is_the_decoders() {
         assert_eq!(IMAGE_LIMIT, vision::DecodeLimits::default().max_bytes);
+    }
+
+    #[test]
+    fn only_https_poster_links_count() {
+        assert!(is_https_link("https://posters.example/a.jpg"));
+        assert!(is_https_link("HTTPS://posters.example/a.jpg"));
+        for link in ["http://posters.example/a.jpg", "https://", "javascript:x", "", "ftp://x"] {
+            assert!(!is_https_link(link), "{link}");
+        }
+    }
+
+    #[test]
+    fn the_poster_policy_differs_only_in_https_images() {
+        assert_eq!(
+            PAGE_CSP_WITH_POSTERS,
+            PAGE_CSP.replace("img-src 'self' data: blob:", "img-src 'self' data: blob: https:")
+        );
     }
 }

@@ -278,8 +278,9 @@ pub mod schema {
         image: Vec<u8>,
     }
 
-    /// A recommendation request as JSON.
+    /// A recommendation request as JSON. A field not listed here is refused (400).
     #[derive(ToSchema)]
+    #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     pub struct RecommendationRequest {
         /// The mood to recommend for.
@@ -386,6 +387,9 @@ pub mod schema {
         director: Option<String>,
         /// Leading actors.
         stars: Vec<String>,
+        /// A poster link, when the catalog has one (the member is absent otherwise).
+        #[schema(required = false)]
+        poster_url: Option<String>,
         /// Relevance (mood fit and quality), 3 decimals.
         score: f64,
         /// Why this film, in words.

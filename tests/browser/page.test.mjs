@@ -12,7 +12,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { deflateSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,28 +32,33 @@ let server;
 let baseUrl;
 let browser;
 
+/** Starts `moodreel serve --port 0 ...args`; resolves to the process and its address. */
+function startServer(args = []) {
+  const child = spawn(binary, ['serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('moodreel serve did not print its address in 60 s')), 60_000);
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = output.match(/http:\/\/[\d.]+:\d+/);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[0] });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`moodreel serve exited with ${code}`));
+    });
+  });
+}
+
 before(async () => {
   assert.ok(existsSync(binary), `no moodreel binary at ${binary}; build it with cargo build --release`);
   if (!hasFacePhoto) {
     console.log(`# skipping the face-photo steps: ${facePhoto} is absent (it lives in ../shared)`);
   }
-  server = spawn(binary, ['serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  baseUrl = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('moodreel serve did not print its address in 60 s')), 60_000);
-    let output = '';
-    server.stdout.on('data', (chunk) => {
-      output += chunk;
-      const match = output.match(/http:\/\/[\d.]+:\d+/);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[0]);
-      }
-    });
-    server.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`moodreel serve exited with ${code}`));
-    });
-  });
+  ({ child: server, url: baseUrl } = await startServer());
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -126,6 +132,101 @@ test('a face photo gives boxes, sorted bars and films; the mode switch changes t
   assertOnlyLocal(requests);
   assert.deepEqual(problems, [], 'no console errors (CSP violations included)');
   await context.close();
+});
+
+test('a photo with two faces gives two boxes, bars for each and the group mood', { skip: !hasFacePhoto && 'no face photo' }, async () => {
+  const { context, page, requests, problems } = await openPage();
+  // A group photo made in the page from the face photo: the face twice, side by side, dropped
+  // on the drop zone as a person would drop a file.
+  const photo = readFileSync(facePhoto).toString('base64');
+  await page.evaluate(async (base64) => {
+    const face = new Image();
+    face.src = `data:image/png;base64,${base64}`;
+    await face.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = face.width * 2 + 64;
+    canvas.height = face.height;
+    const context2d = canvas.getContext('2d');
+    context2d.fillStyle = '#777';
+    context2d.fillRect(0, 0, canvas.width, canvas.height);
+    context2d.drawImage(face, 0, 0);
+    context2d.drawImage(face, face.width + 64, 0);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([blob], 'group.png', { type: 'image/png' }));
+    document.getElementById('dropzone').dispatchEvent(
+      new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, photo);
+  await waitForFilms(page);
+
+  assert.equal(await page.locator('.face-box').count(), 2, 'a box on each face');
+  const lefts = await page.locator('.face-box').evaluateAll((boxes) => boxes.map((box) => parseFloat(box.style.left)));
+  assert.ok(Math.min(...lefts) < 50 && Math.max(...lefts) > 50, `one box in each half (${lefts})`);
+  assert.match(await page.locator('#photo-caption').textContent(), /2 faces found/);
+  const headings = await page.locator('#faces h3').allTextContents();
+  assert.deepEqual(headings.map((heading) => heading.split(':')[0]), ['Face 1', 'Face 2', 'Group mood'],
+    'a heading per face, then the group mood');
+  assert.match(await page.locator('#group-mood').textContent(), /^Group mood: \w+ \d+%$/);
+  for (const group of await page.locator('#faces .face').all()) {
+    assert.equal(await group.locator('.bar').count(), 7, 'seven bars per face and for the group');
+  }
+  // The films are for the group mood.
+  const groupEmotion = (await page.locator('#group-mood').textContent()).split(' ')[2];
+  assert.match(await page.locator('#results-status').textContent(), new RegExp(`a ${groupEmotion} mood`));
+  assertOnlyLocal(requests);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('film cards show the catalog\'s https posters, and the placeholder otherwise', async () => {
+  // A catalog with poster links: an https one that loads, an https one that fails, a plain
+  // http one (never shown), and none.
+  const folder = mkdtempSync(path.join(tmpdir(), 'moodreel-posters-'));
+  const catalog = path.join(folder, 'posters.csv');
+  writeFileSync(catalog, [
+    'title,year,genres,runtime_min,rating,poster_url',
+    'Laughs,1990,Comedy,95,7.5,https://posters.example/laughs.png',
+    'Broken Link,1991,Comedy,96,7.4,https://posters.example/missing.png',
+    'Plain Link,1992,Comedy|Family,97,7.3,http://posters.example/plain.png',
+    'No Link,1993,Comedy|Romance,98,7.2,',
+  ].join('\n') + '\n');
+  const { child, url } = await startServer(['--catalog', catalog]);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    const page = await context.newPage();
+    const problems = [];
+    page.on('pageerror', (error) => problems.push(String(error)));
+    page.on('console', (message) => { if (/Content Security Policy/i.test(message.text())) problems.push(message.text()); });
+    // The posters' host, played by the test: the page must not need the network.
+    const fetched = [];
+    await page.route('https://posters.example/**', (route) => {
+      fetched.push(route.request().url());
+      return route.request().url().endsWith('/laughs.png')
+        ? route.fulfill({ status: 200, contentType: 'image/png', body: gradientPng(40, 60) })
+        : route.fulfill({ status: 404, body: '' });
+    });
+    await page.goto(url + '/');
+    await page.locator('label.chip:has(input[value="happy"])').click();
+    await page.waitForFunction(() => document.querySelectorAll('#films .film').length === 4, null, { timeout: FILM_TIMEOUT });
+    const card = (title) => page.locator('#films .film', { has: page.locator('h3', { hasText: title }) });
+    const poster = card('Laughs').locator('img.poster');
+    await poster.waitFor({ timeout: 15_000 });
+    assert.equal(await poster.getAttribute('src'), 'https://posters.example/laughs.png');
+    await page.waitForFunction(() => [...document.querySelectorAll('img.poster')].every((img) => img.complete), null, { timeout: 15_000 });
+    assert.ok(await poster.evaluate((img) => img.naturalWidth) > 0, 'the poster loaded');
+    // A link that fails, an http link and no link: the placeholder with the initials.
+    await card('Broken Link').locator('div.poster').waitFor({ timeout: 15_000 });
+    assert.equal(await card('Broken Link').locator('div.poster').textContent(), 'BL');
+    assert.equal(await card('Plain Link').locator('img').count(), 0, 'no http poster');
+    assert.equal(await card('Plain Link').locator('div.poster').textContent(), 'PL');
+    assert.equal(await card('No Link').locator('div.poster').textContent(), 'NL');
+    assert.deepEqual(fetched.sort(), ['https://posters.example/laughs.png', 'https://posters.example/missing.png']);
+    assert.deepEqual(problems, [], 'no script errors and no CSP violations');
+  } finally {
+    await context.close();
+    child.kill('SIGTERM');
+    rmSync(folder, { recursive: true, force: true });
+  }
 });
 
 test('a photo without a face offers the mood picker, and a picked mood gives films', async () => {

@@ -250,6 +250,7 @@ impl<'t> Recommender<'t> {
                     certificate: movie.certificate.clone(),
                     director: movie.director.clone(),
                     stars: movie.stars.clone(),
+                    poster_url: movie.poster_url.clone(),
                     score: (candidate.relevance * 1000.0).round() / 1000.0,
                     reasons: reason::reasons(self.table, movie, &request.mood, request.mode),
                 }

@@ -57,6 +57,9 @@ pub struct RecommendedMovie {
     pub director: Option<String>,
     /// Leading actors.
     pub stars: Vec<String>,
+    /// Link to a poster image, when the catalog has one (left out of the JSON otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poster_url: Option<String>,
     /// Relevance: mood fit and quality combined (see `docs/recommending.md`), 3 decimals.
     pub score: f64,
     /// Why this film, in words a person can read.
