@@ -250,14 +250,109 @@ fn usage_errors_exit_with_2() {
         .code(2);
 }
 
+/// `../shared/data` next to the repository, or `None` (with a note) in a fresh clone.
+fn shared_data(what: &str) -> Option<PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED {what}: development data not found at {}",
+            dir.display()
+        );
+        None
+    }
+}
+
 #[test]
-fn a_photo_is_accepted_but_not_read_yet() {
+fn a_photo_without_a_face_exits_3_and_suggests_a_mood() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let photo = dir.path().join("wall.png");
+    let wall = image::RgbImage::from_fn(200, 150, |x, y| {
+        image::Rgb([(x + y) as u8, 120, (2 * y) as u8])
+    });
+    wall.save(&photo).expect("written");
     moodreel()
-        .args(["recommend", "face.jpg"])
+        .arg("recommend")
+        .arg(&photo)
+        .assert()
+        .code(3)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("no face found"))
+        .stderr(predicate::str::contains("wall.png"))
+        .stderr(predicate::str::contains("--mood"));
+    moodreel()
+        .args(["recommend", "no/such/face.jpg"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no/such/face.jpg"));
+    let text = dir.path().join("notes.jpg");
+    std::fs::write(&text, "not a picture").expect("written");
+    moodreel()
+        .arg("recommend")
+        .arg(&text)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("face.jpg"))
-        .stderr(predicate::str::contains("--mood"));
+        .stderr(predicate::str::contains("unsupported image format"));
+}
+
+#[test]
+fn a_photo_and_a_mood_are_exclusive() {
+    moodreel()
+        .args(["recommend", "face.jpg", "--mood", "sad"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn films_for_the_mood_read_from_a_photo() {
+    let Some(data) = shared_data("recommend from a photo") else {
+        return;
+    };
+    let photo = data.join("photos/face_controls/images/astronaut.png");
+    let photo = photo.to_str().expect("a UTF-8 path");
+    let json = json_of(&["recommend", photo, "-n", "5"]);
+    let faces = json["faces"].as_array().expect("the faces found");
+    assert_eq!(faces.len(), 1);
+    let face = &faces[0];
+    assert_eq!(face["probabilities"].as_object().map(|p| p.len()), Some(7));
+    for key in ["x", "y", "w", "h"] {
+        assert!(face["box"][key].is_number(), "box.{key}");
+    }
+    // One face: the group mood is that face's reading.
+    assert_eq!(json["mood"]["emotion"], face["emotion"]);
+    for (emotion, probability) in face["probabilities"].as_object().expect("object") {
+        let group = json["mood"][emotion].as_f64().expect("a probability");
+        assert!((group - probability.as_f64().expect("a number")).abs() < 1e-3);
+    }
+    assert_eq!(json["file"], photo);
+    assert_eq!(json["movies"].as_array().map(Vec::len), Some(5));
+
+    // The same mood given by hand gives the same films.
+    let mood = json["mood"].as_object().expect("mood");
+    let weights: Vec<String> = mood
+        .iter()
+        .filter_map(|(emotion, p)| p.as_f64().map(|p| format!("{emotion}={p}")))
+        .collect();
+    let by_hand = json_of(&["recommend", "--mood", &weights.join(","), "-n", "5"]);
+    let titles = |list: &Value| -> Vec<Value> {
+        list["movies"]
+            .as_array()
+            .expect("movies")
+            .iter()
+            .map(|movie| movie["title"].clone())
+            .collect()
+    };
+    assert_eq!(titles(&json), titles(&by_hand));
+    assert!(by_hand.get("faces").is_none());
+
+    moodreel()
+        .args(["recommend", photo, "-n", "3"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("astronaut.png: 1 face"))
+        .stdout(predicate::str::contains("face 1 at"))
+        .stdout(predicate::str::contains("\n3. "));
 }
 
 #[test]

@@ -142,7 +142,8 @@ fn run_single(pipeline: &PhotoPipeline, path: &Path, args: &Args) -> CommandResu
     Ok(())
 }
 
-fn read_photo(
+/// Reads a photo file through the pipeline; errors name the file.
+pub(crate) fn read_photo(
     pipeline: &PhotoPipeline,
     path: &Path,
 ) -> anyhow::Result<(image::DynamicImage, PhotoReading)> {

@@ -1,25 +1,30 @@
-//! `moodreel recommend`: films for a mood given by name or by distribution (or, later, read
-//! from a photo).
+//! `moodreel recommend`: films for a mood given by name, by distribution, or read from the
+//! faces in a photo.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use anyhow::anyhow;
+use anyhow::{Context, anyhow};
 use catalog::Genre;
 use mood::EmotionDistribution;
 use recommend::{Filters, Mode, Recommendations, Request};
+use serde::Serialize;
 
+use crate::commands::analyze::read_photo;
 use crate::commands::catalog::{CatalogArg, print_json, write_stdout};
 use crate::exit::{CommandError, CommandResult};
+use crate::pipeline::{FaceResponse, PhotoPipeline, PhotoReading, load_model};
 
 /// Arguments of `moodreel recommend`.
 #[derive(Debug, clap::Args)]
 #[command(
     group(clap::ArgGroup::new("input").required(true).args(["image", "mood"])),
-    after_help = "Examples:\n  moodreel recommend --mood sad\n  moodreel recommend --mood angry=0.1,sad=0.7,neutral=0.2 --mode match -n 5\n  moodreel recommend --mood happy --min-year 2000 --min-rating 8 --genre Comedy --json"
+    after_help = "Examples:\n  moodreel recommend selfie.jpg\n  moodreel recommend --mood sad\n  moodreel recommend --mood angry=0.1,sad=0.7,neutral=0.2 --mode match -n 5\n  moodreel recommend --mood happy --min-year 2000 --min-rating 8 --genre Comedy --json"
 )]
 pub struct Args {
-    /// A photo to read the mood from.
+    /// A photo to read the mood from (JPEG, PNG, WebP, GIF, BMP): the group mood of its faces,
+    /// weighted by face size. Exit code 3 when it shows no face.
     #[arg(value_name = "IMAGE")]
     pub image: Option<PathBuf>,
 
@@ -46,9 +51,18 @@ pub struct Args {
     #[command(flatten)]
     pub catalog: CatalogArg,
 
-    /// Print one JSON document: {"mood", "mode", "movies": [{"title", ..., "reasons"}]}.
+    /// Print one JSON document: {"mood", "mode", "movies": [{"title", ..., "reasons"}]}; from a
+    /// photo also "file" and "faces" (as `moodreel analyze --json` gives them).
     #[arg(long)]
     pub json: bool,
+
+    /// With IMAGE: use the expression model in this folder instead of the built-in one.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+
+    /// With IMAGE: classify each face once, without its mirror image (faster).
+    #[arg(long)]
+    pub no_tta: bool,
 
     /// Conditions every film must meet (last: their help has its own heading; boxed: they are
     /// most of the arguments' size).
@@ -118,16 +132,38 @@ fn parse_rating(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The JSON of `recommend IMAGE`: the list as for `--mood`, plus the photo and the faces whose
+/// group mood chose the films.
+#[derive(Debug, Serialize)]
+struct PhotoRecommendations<'a> {
+    #[serde(flatten)]
+    list: &'a Recommendations,
+    /// The photo's path, as given.
+    file: String,
+    /// Every face, as `analyze --json` reports it.
+    faces: Vec<FaceResponse>,
+}
+
 /// Runs `moodreel recommend`.
 pub fn run(args: Args) -> CommandResult {
-    let mood = match (args.mood, &args.image) {
-        (Some(mood), _) => mood,
+    let (mood, photo) = match (args.mood, &args.image) {
+        (Some(mood), _) => (mood, None),
         (None, Some(image)) => {
-            return Err(CommandError::failure(anyhow!(
-                "reading the mood from a photo ({}) is not available in this build yet; \
-                 give the mood with --mood EMOTION",
-                image.display()
-            )));
+            if !image.is_file() {
+                return Err(CommandError::usage(anyhow!(
+                    "{}: no such file",
+                    image.display()
+                )));
+            }
+            let reading = read_mood(image, args.model.as_deref(), !args.no_tta)?;
+            let Some(mood) = reading.mood else {
+                return Err(CommandError::no_face(anyhow!(
+                    "no face found in {}; try --mood EMOTION (angry, disgust, fear, happy, sad, \
+                     surprise, neutral) or a photo with a frontal face",
+                    image.display()
+                )));
+            };
+            (mood, Some((image, reading)))
         }
         (None, None) => {
             return Err(CommandError::usage(anyhow!("give an IMAGE or --mood")));
@@ -142,10 +178,54 @@ pub fn run(args: Args) -> CommandResult {
         seed: args.seed,
     };
     let list = recommend::recommend(&catalog, &request).map_err(CommandError::failure)?;
-    if args.json {
-        print_json(&list)
-    } else {
-        write_stdout(&render(&list, catalog.source(), catalog.len()))
+    match (args.json, photo) {
+        (true, None) => print_json(&list),
+        (true, Some((image, reading))) => print_json(&PhotoRecommendations {
+            list: &list,
+            file: image.display().to_string(),
+            faces: reading.faces.iter().map(FaceResponse::from).collect(),
+        }),
+        (false, photo) => {
+            let mut out = String::new();
+            if let Some((image, reading)) = photo {
+                describe_faces(&mut out, image, &reading);
+            }
+            out.push_str(&render(&list, catalog.source(), catalog.len()));
+            write_stdout(&out)
+        }
+    }
+}
+
+/// Reads the faces of a photo and their group mood.
+fn read_mood(image: &Path, model: Option<&Path>, tta: bool) -> Result<PhotoReading, CommandError> {
+    let model = load_model(model).context("loading the expression model")?;
+    let pipeline = PhotoPipeline::new(Arc::new(model), tta).map_err(anyhow::Error::from)?;
+    let (_, reading) = read_photo(&pipeline, image)?;
+    Ok(reading)
+}
+
+/// One line per face found: where it is and how it reads.
+fn describe_faces(out: &mut String, image: &Path, reading: &PhotoReading) {
+    let count = reading.faces.len();
+    let _ = writeln!(
+        out,
+        "{}: {count} face{}",
+        image.display(),
+        if count == 1 { "" } else { "s" }
+    );
+    for (index, face) in reading.faces.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  face {} at ({}, {}) {}×{}: {} {:.0}%{}",
+            index + 1,
+            face.face.x,
+            face.face.y,
+            face.face.width,
+            face.face.height,
+            face.emotion().name(),
+            100.0 * face.confidence(),
+            if face.uncertain() { " (uncertain)" } else { "" }
+        );
     }
 }
 
