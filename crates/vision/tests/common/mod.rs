@@ -114,3 +114,151 @@ pub fn quantile(values: &mut [f64], q: f64) -> f64 {
     let index = ((values.len() - 1) as f64 * q).round() as usize;
     values[index]
 }
+
+/// Where a face was pasted in a round-trip scene: top-left corner and side, in the upright
+/// scene.
+#[derive(Debug, Clone, Copy)]
+pub struct Pasted {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Side of the enlarged face.
+    pub side: u32,
+}
+
+impl Pasted {
+    /// Whether a box lies on this face: centre inside the pasted square, side within half of it.
+    pub fn is_hit(&self, face: &vision::FaceBox) -> bool {
+        let (x, y) = face.centre();
+        let half = self.side as f32 / 2.0;
+        let size = face.width as f32 / self.side as f32;
+        (x - (self.x as f32 + half)).abs() < half
+            && (y - (self.y as f32 + half)).abs() < half
+            && (0.5..1.5).contains(&size)
+    }
+}
+
+/// One round-trip scene: the JPEG bytes (with an EXIF orientation) and where the face is.
+pub struct Scene {
+    /// The file as a user would upload it.
+    pub jpeg: Vec<u8>,
+    /// Where the face lies in the upright picture.
+    pub pasted: Pasted,
+    /// 0 grey, 1 noise, 2 a photo without a face.
+    pub background: u32,
+    /// The EXIF orientation written into the file (1–8).
+    pub orientation: u16,
+}
+
+/// The round-trip scenes: each face enlarged (Catmull-Rom) to a random 60–300 px, pasted at a
+/// random place on a 640×480 background (grey, noise, or one of `photos`, in turn), stored as a
+/// JPEG with a random EXIF orientation. The same seed gives the same scenes.
+pub fn round_trip_scenes(faces: &[&FerFace], photos: &[DynamicImage], seed: u64) -> Vec<Scene> {
+    use vision::image::imageops::{self, FilterType};
+
+    let mut random = SplitMix(seed);
+    let mut scenes = Vec::with_capacity(faces.len());
+    for (index, face) in faces.iter().enumerate() {
+        let side = random.range(60, 300);
+        let pasted = Pasted {
+            x: random.range(0, 640 - side),
+            y: random.range(0, 480 - side),
+            side,
+        };
+        let kind = index as u32 % 3;
+        let mut scene = scene_background(kind, photos, &mut random);
+        let enlarged = imageops::resize(&face.image, side, side, FilterType::CatmullRom);
+        let enlarged = DynamicImage::ImageLuma8(enlarged).to_rgb8();
+        imageops::replace(
+            &mut scene,
+            &enlarged,
+            i64::from(pasted.x),
+            i64::from(pasted.y),
+        );
+        let orientation = random.range(1, 8) as u16;
+        let jpeg = jpeg_with_orientation(
+            &stored_for(&DynamicImage::ImageRgb8(scene), orientation),
+            orientation,
+        );
+        scenes.push(Scene {
+            jpeg,
+            pasted,
+            background: kind,
+            orientation,
+        });
+    }
+    scenes
+}
+
+fn scene_background(
+    kind: u32,
+    photos: &[DynamicImage],
+    random: &mut SplitMix,
+) -> vision::image::RgbImage {
+    use vision::image::imageops::FilterType;
+    use vision::image::{Rgb, RgbImage};
+
+    match kind {
+        0 => RgbImage::from_pixel(640, 480, Rgb([128, 128, 128])),
+        1 => RgbImage::from_fn(640, 480, |_, _| {
+            let level = (random.next_u64() % 256) as u8;
+            Rgb([level, level.wrapping_add(40), level / 2])
+        }),
+        _ => {
+            let photo = &photos[random.range(0, photos.len() as u32 - 1) as usize];
+            photo
+                .resize_to_fill(640, 480, FilterType::Triangle)
+                .to_rgb8()
+        }
+    }
+}
+
+/// The stored picture for an EXIF orientation: the inverse transform of the upright scene, so
+/// that a decoder applying the orientation shows the scene upright again.
+pub fn stored_for(scene: &DynamicImage, orientation: u16) -> DynamicImage {
+    match orientation {
+        2 => scene.fliph(),
+        3 => scene.rotate180(),
+        4 => scene.flipv(),
+        5 => scene.rotate90().fliph(),
+        6 => scene.rotate270(),
+        7 => scene.rotate270().fliph(),
+        8 => scene.rotate90(),
+        _ => scene.clone(),
+    }
+}
+
+/// A JPEG of `image` (quality 90) with an APP1 EXIF segment holding only the orientation.
+pub fn jpeg_with_orientation(image: &DynamicImage, orientation: u16) -> Vec<u8> {
+    use vision::image::codecs::jpeg::JpegEncoder;
+
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(image)
+        .expect("encoding in memory");
+    let mut tiff = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0".to_vec();
+    tiff.extend_from_slice(&orientation.to_le_bytes());
+    tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    let length = u16::try_from(8 + tiff.len()).expect("a tiny segment");
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(b"Exif\0\0");
+    out.extend_from_slice(&tiff);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// The photos of `photos/no_face/images`, decoded, in file-name order.
+pub fn no_face_photos(data: &Path) -> anyhow::Result<Vec<DynamicImage>> {
+    let mut paths: Vec<_> = std::fs::read_dir(data.join("photos/no_face/images"))?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .map(|entry| entry.path())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| Ok(vision::decode(&std::fs::read(path)?)?))
+        .collect()
+}

@@ -1,0 +1,260 @@
+//! Studies the detector on the round-trip scenes, the `no_face` photos and `faces_dev`: how many
+//! pasted FER-2013 faces it finds (and which it misses), how many boxes it puts on photos without
+//! a face (also scaled, mirrored and turned), and how many real faces it finds. This is how the
+//! detector settings in `docs/vision.md` were chosen.
+//!
+//! Usage: `cargo run --release -p vision --example round_trip_study [-- FACES [SEED]]`
+//! (default 600 PublicTest faces, seed 7; the round-trip test uses 300 faces and seed 2013).
+//! Environment variables override the detector settings (see `settings_from_env`), and
+//! `VISION_STUDY_MIRROR=1` prints every box instead (face or not, score, score of the same box
+//! in the mirrored picture, side) for studying thresholds.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use vision::image::DynamicImage;
+use vision::{DetectorSettings, FaceDetector};
+
+fn main() -> anyhow::Result<()> {
+    let Some(data) = common::shared_data("round_trip_study") else {
+        return Ok(());
+    };
+    let mut args = std::env::args().skip(1);
+    let count: usize = args
+        .next()
+        .map(|text| text.parse())
+        .transpose()?
+        .unwrap_or(600);
+    let seed: u64 = args
+        .next()
+        .map(|text| text.parse())
+        .transpose()?
+        .unwrap_or(7);
+    let detector = FaceDetector::with_settings(settings_from_env()?)?;
+    eprintln!("settings: {:?}", detector.settings());
+
+    let all = common::read_fer(
+        &data.join("fer2013/train_publictest.csv.gz"),
+        "PublicTest",
+        usize::MAX,
+    )?;
+    let stride = (all.len() / count.max(1)).max(1);
+    // Offset by the seed so that a study set differs from the test's faces.
+    let faces: Vec<_> = all
+        .iter()
+        .skip(seed as usize % stride)
+        .step_by(stride)
+        .take(count)
+        .collect();
+    let photos = common::no_face_photos(&data)?;
+    let scenes = common::round_trip_scenes(&faces, &photos, seed);
+
+    if std::env::var("VISION_STUDY_MIRROR").is_ok() {
+        return mirror_study(&detector, &scenes, &photos);
+    }
+    let start = Instant::now();
+    let results: Vec<(bool, usize)> = scenes
+        .par_iter()
+        .map(|scene| {
+            let decoded = vision::decode(&scene.jpeg).expect("scenes decode");
+            let boxes = detector.detect(&decoded);
+            let hit = boxes.iter().any(|found| scene.pasted.is_hit(found));
+            let stray = boxes
+                .iter()
+                .filter(|found| !scene.pasted.is_hit(found))
+                .count();
+            (hit, stray)
+        })
+        .collect();
+    let elapsed = start.elapsed();
+    let hits = results.iter().filter(|(hit, _)| *hit).count();
+    let strays: usize = results.iter().map(|(_, stray)| stray).sum();
+    let mut missed_by_background = [0usize; 3];
+    let mut missed_sides = Vec::new();
+    for (scene, (hit, _)) in scenes.iter().zip(&results) {
+        if !hit {
+            missed_by_background[scene.background as usize] += 1;
+            missed_sides.push(scene.pasted.side);
+        }
+    }
+    missed_sides.sort_unstable();
+    println!(
+        "round trip: {hits}/{} ({:.1}%), {strays} stray boxes, misses by background \
+         (grey, noise, photo) {missed_by_background:?}, missed sides {missed_sides:?}, {:.1} ms/scene",
+        scenes.len(),
+        100.0 * hits as f64 / scenes.len() as f64,
+        elapsed.as_secs_f64() * 1000.0 / scenes.len() as f64 * rayon::current_num_threads() as f64
+    );
+
+    let mut variants: Vec<(String, DynamicImage)> = Vec::new();
+    for (index, photo) in photos.iter().enumerate() {
+        variants.push((format!("no_face {index}"), photo.clone()));
+        for scale in [0.5f32, 0.75, 1.25] {
+            let scaled = photo.resize(
+                (photo.width() as f32 * scale) as u32,
+                (photo.height() as f32 * scale) as u32,
+                vision::image::imageops::FilterType::Triangle,
+            );
+            variants.push((format!("no_face {index} ×{scale} mirrored"), scaled.fliph()));
+            variants.push((format!("no_face {index} ×{scale}"), scaled));
+        }
+        variants.push((format!("no_face {index} turned"), photo.rotate90()));
+    }
+    let false_boxes: Vec<(String, usize, f64)> = variants
+        .par_iter()
+        .map(|(name, image)| {
+            let boxes = detector.detect(image);
+            let best = boxes.iter().map(|face| face.score).fold(0.0, f64::max);
+            (name.clone(), boxes.len(), best)
+        })
+        .collect();
+    let originals: usize = false_boxes[..]
+        .iter()
+        .filter(|(name, _, _)| !name.contains('×') && !name.contains("turned"))
+        .map(|(_, boxes, _)| boxes)
+        .sum();
+    let total: usize = false_boxes.iter().map(|(_, boxes, _)| boxes).sum();
+    for (name, boxes, best) in &false_boxes {
+        if *boxes > 0 {
+            println!("  {name}: {boxes} boxes, best score {best:.2}");
+        }
+    }
+    println!(
+        "no_face: {originals} boxes on the 18 photos, {} on the {} variants",
+        total - originals,
+        variants.len() - photos.len()
+    );
+
+    let dev = faces_dev_recall(&data, &detector)?;
+    println!("faces_dev: {}/{} photos with a face found", dev.0, dev.1);
+    Ok(())
+}
+
+fn faces_dev_recall(data: &Path, detector: &FaceDetector) -> anyhow::Result<(usize, usize)> {
+    let dir = data.join("photos/faces_dev/images");
+    let paths: Vec<_> = std::fs::read_dir(&dir)?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .map(|entry| entry.path())
+        .collect();
+    let found = paths
+        .par_iter()
+        .filter(|path| {
+            let bytes = std::fs::read(path).expect("readable");
+            vision::decode(&bytes).is_ok_and(|image| !detector.detect(&image).is_empty())
+        })
+        .count();
+    Ok((found, paths.len()))
+}
+
+/// The default settings, each overridable by an environment variable (`VISION_SCORE`,
+/// `VISION_PYRAMID`, `VISION_STEP`, `VISION_MAX_SIDE`, `VISION_MIN_SIDE`, `VISION_BORDER`).
+fn settings_from_env() -> anyhow::Result<DetectorSettings> {
+    fn var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+    where
+        T::Err: std::error::Error + Send + Sync + 'static,
+    {
+        Ok(match std::env::var(name) {
+            Ok(text) => text.parse()?,
+            Err(_) => default,
+        })
+    }
+    let default = DetectorSettings::default();
+    Ok(DetectorSettings {
+        score_threshold: var("VISION_SCORE", default.score_threshold)?,
+        pyramid_scale_factor: var("VISION_PYRAMID", default.pyramid_scale_factor)?,
+        window_step: var("VISION_STEP", default.window_step)?,
+        max_working_side: var("VISION_MAX_SIDE", default.max_working_side)?,
+        min_working_side: var("VISION_MIN_SIDE", default.min_working_side)?,
+        retry_border: var("VISION_BORDER", default.retry_border)?,
+    })
+}
+
+/// Prints, for every box found, whether it lies on a face, its score and the score of the best
+/// box found at the same place in the mirrored picture (tab-separated).
+fn mirror_study(
+    detector: &FaceDetector,
+    scenes: &[common::Scene],
+    photos: &[DynamicImage],
+) -> anyhow::Result<()> {
+    let overlap = |a: &vision::FaceBox, b: &vision::FaceBox| {
+        let left = a.x.max(b.x);
+        let top = a.y.max(b.y);
+        let right = (a.x + a.width as i32).min(b.x + b.width as i32);
+        let bottom = (a.y + a.height as i32).min(b.y + b.height as i32);
+        if right <= left || bottom <= top {
+            return 0.0;
+        }
+        let inter = ((right - left) * (bottom - top)) as f64;
+        inter / (a.area() as f64 + b.area() as f64 - inter)
+    };
+    let rows = |image: &DynamicImage, is_face: &dyn Fn(&vision::FaceBox) -> bool, tag: &str| {
+        let boxes = detector.detect(image);
+        let mirrored: Vec<vision::FaceBox> = detector
+            .detect(&image.fliph())
+            .into_iter()
+            .map(|mut face| {
+                face.x = image.width() as i32 - face.x - face.width as i32;
+                face
+            })
+            .collect();
+        boxes
+            .iter()
+            .map(|face| {
+                let mirror = mirrored
+                    .iter()
+                    .filter(|other| overlap(face, other) > 0.3)
+                    .map(|other| other.score)
+                    .fold(0.0, f64::max);
+                format!(
+                    "{tag}\t{}\t{:.3}\t{mirror:.3}\t{}",
+                    is_face(face),
+                    face.score,
+                    face.width
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let scene_rows: Vec<Vec<String>> = scenes
+        .par_iter()
+        .enumerate()
+        .map(|(index, scene)| {
+            let decoded = vision::decode(&scene.jpeg).expect("scenes decode");
+            let mut out = rows(
+                &decoded,
+                &|face| scene.pasted.is_hit(face),
+                &format!("scene{index}"),
+            );
+            if out.is_empty() {
+                out.push(format!("scene{index}\tmissed\t0\t0\t0"));
+            }
+            out
+        })
+        .collect();
+    let mut variants = Vec::new();
+    for (index, photo) in photos.iter().enumerate() {
+        variants.push((format!("photo{index}"), photo.clone()));
+        for scale in [0.5f32, 0.75, 1.25] {
+            let scaled = photo.resize(
+                (photo.width() as f32 * scale) as u32,
+                (photo.height() as f32 * scale) as u32,
+                vision::image::imageops::FilterType::Triangle,
+            );
+            variants.push((format!("variant{index}m{scale}"), scaled.fliph()));
+            variants.push((format!("variant{index}s{scale}"), scaled));
+        }
+        variants.push((format!("variant{index}t"), photo.rotate90()));
+    }
+    let photo_rows: Vec<Vec<String>> = variants
+        .par_iter()
+        .map(|(name, image)| rows(image, &|_| false, name))
+        .collect();
+    for row in scene_rows.iter().chain(&photo_rows).flatten() {
+        println!("{row}");
+    }
+    Ok(())
+}
