@@ -201,9 +201,15 @@ fn eval_photos_finds_no_face_in_the_no_face_photos() {
     assert_eq!(report["false_positives"], 0);
 }
 
+/// How much accuracy the photo pipeline may lose against classifying the original 48×48 crops
+/// (the project's target).
+const ACCURACY_GAP_TARGET: f64 = 0.03;
+
 /// The issue's round trip, through the library: PublicTest faces enlarged to 60–300 px on a
 /// 640×480 grey or noisy background, read by the whole pipeline, against the model on the
-/// original 48×48 pictures of the same faces. Prints both accuracies.
+/// original 48×48 pictures of the same faces. Prints both accuracies; the pipeline must stay
+/// within [`ACCURACY_GAP_TARGET`] of the direct reading. 600 faces (every 5th): with 200 the
+/// gap's own sampling error (about ±3 points) was as large as the target.
 #[test]
 fn pipeline_accuracy_stays_close_to_direct_classification() {
     use image::imageops::{self, FilterType};
@@ -227,7 +233,7 @@ fn pipeline_accuracy_stays_close_to_direct_classification() {
         low + ((state >> 33) % u64::from(high - low + 1)) as u32
     };
     let (mut found, mut pipeline_correct, mut direct_correct) = (0, 0, 0);
-    let count = 200;
+    let count = 600;
     let stride = split.len() / count;
     for index in (0..count).map(|i| i * stride) {
         let pixels = split.face(index);
@@ -274,7 +280,100 @@ fn pipeline_accuracy_stays_close_to_direct_classification() {
     );
     assert!(found * 100 >= count * 85, "recall fell to {found}/{count}");
     assert!(
-        direct_accuracy - pipeline_accuracy <= 0.10,
-        "the pipeline loses more than 10 points of accuracy"
+        direct_accuracy - pipeline_accuracy <= ACCURACY_GAP_TARGET,
+        "the pipeline loses more than {:.0} points of accuracy",
+        100.0 * ACCURACY_GAP_TARGET
+    );
+}
+
+/// How `UNCERTAIN_BELOW` is chosen: every PublicTest face is read by the built-in model (with
+/// flip test-time augmentation, as `analyze` does) and, for each candidate threshold, the test
+/// prints the share of faces it flags, the accuracy of the flagged faces and of the others.
+/// The flag must stay informative, so it may mark at most [`UNCERTAIN_MAX_SHARE`] of the faces;
+/// the suggested threshold is the largest (in steps of 0.05) that does. The test checks that the
+/// shipped constant keeps to that share and flags faces that are read wrong more often than
+/// right and worse than the others (a new model may move the suggestion: rerun and update it):
+/// `cargo test --release --test cli_analyze uncertain -- --nocapture`.
+/// The largest share of PublicTest faces the uncertain flag may mark.
+const UNCERTAIN_MAX_SHARE: f64 = 0.25;
+
+#[test]
+fn uncertain_threshold_is_calibrated_on_public_test() {
+    use moodreel::pipeline::{UNCERTAIN_BELOW, load_model};
+
+    let Some(data) = shared_data("uncertain threshold calibration") else {
+        return;
+    };
+    let split = dataset::load_split(
+        &data.join("fer2013/train_publictest.csv.gz"),
+        dataset::Split::PublicTest,
+    )
+    .expect("PublicTest loads");
+    let model = load_model(None).expect("the built-in model loads");
+    let faces: Vec<&[u8; 2304]> = (0..split.len()).map(|index| split.face(index)).collect();
+    let mut readings: Vec<(f64, bool)> = Vec::with_capacity(faces.len());
+    for (chunk, start) in faces.chunks(256).zip((0..).step_by(256)) {
+        let probabilities = model
+            .classify_pixels(chunk.iter().copied(), true)
+            .expect("classifies");
+        for (offset, probabilities) in probabilities.iter().enumerate() {
+            let (best, confidence) = probabilities
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(index, p)| (index, f64::from(*p)))
+                .unwrap_or_default();
+            readings.push((
+                confidence,
+                best == usize::from(split.labels[start + offset]),
+            ));
+        }
+    }
+    let accuracy = |faces: &[&(f64, bool)]| {
+        faces.iter().filter(|(_, correct)| *correct).count() as f64 / faces.len().max(1) as f64
+    };
+    let all: Vec<&(f64, bool)> = readings.iter().collect();
+    eprintln!(
+        "PublicTest: {} faces, accuracy {:.1}%",
+        all.len(),
+        100.0 * accuracy(&all)
+    );
+    eprintln!("threshold  flagged  accuracy flagged  accuracy others");
+    let split_at = |threshold: f64| {
+        let (flagged, others): (Vec<_>, Vec<_>) = readings
+            .iter()
+            .partition(|(confidence, _)| *confidence < threshold);
+        (flagged, others)
+    };
+    let mut suggested = 0.0;
+    for step in 6..=16 {
+        let threshold = f64::from(step) * 0.05;
+        let (flagged, others) = split_at(threshold);
+        eprintln!(
+            "{threshold:>9.2}  {:>6.1}%  {:>15.1}%  {:>14.1}%",
+            100.0 * flagged.len() as f64 / all.len() as f64,
+            100.0 * accuracy(&flagged),
+            100.0 * accuracy(&others)
+        );
+        if (flagged.len() as f64) <= UNCERTAIN_MAX_SHARE * all.len() as f64 {
+            suggested = threshold;
+        }
+    }
+    let (flagged, others) = split_at(UNCERTAIN_BELOW);
+    eprintln!(
+        "suggested threshold {suggested:.2}; shipped UNCERTAIN_BELOW {UNCERTAIN_BELOW}: flags \
+         {:.1}% of the faces, {:.1}% of them read right, {:.1}% of the others",
+        100.0 * flagged.len() as f64 / all.len() as f64,
+        100.0 * accuracy(&flagged),
+        100.0 * accuracy(&others)
+    );
+    assert!(
+        (flagged.len() as f64) <= UNCERTAIN_MAX_SHARE * all.len() as f64,
+        "UNCERTAIN_BELOW flags more than {:.0}% of the faces: recalibrate it",
+        100.0 * UNCERTAIN_MAX_SHARE
+    );
+    assert!(
+        accuracy(&flagged) < 0.5 && accuracy(&flagged) < accuracy(&others),
+        "faces flagged uncertain are read as well as the others: recalibrate UNCERTAIN_BELOW"
     );
 }
