@@ -1,0 +1,122 @@
+//! The whole photo → recommendations path, as `POST /api/v1/recommendations` runs it for an
+//! upload: decode the JPEG, find the faces, classify them (with mirror averaging, the server's
+//! default, and without), then rank films from the built-in catalog for the group mood.
+//!
+//! Two sizes: a webcam frame (640×480) and a phone photo (4000×3000), both JPEG, each on one
+//! thread and on all cores (a rayon pool of that size around each run; burn's CPU backend and
+//! the detector use the current rayon pool).
+//!
+//! The photos need a face the detector finds, so they are made at run time from the development
+//! photo `../shared/data/photos/face_controls/images/astronaut.png` (nothing from it is in the
+//! repository); without it the bench prints why and measures nothing.
+//!
+//! Run: `cargo bench --bench pipeline`
+
+#![allow(clippy::unwrap_used)] // a benchmark that cannot set up should stop
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+use std::hint::black_box;
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use catalog::Catalog;
+use criterion::{Criterion, criterion_group, criterion_main};
+use image::imageops::{self, FilterType};
+use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+use moodreel::pipeline::PhotoPipeline;
+use recommend::Request;
+
+/// The development photo with one frontal face (512×512).
+fn face_photo_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/photos/face_controls/images/astronaut.png")
+}
+
+/// `face` scaled to `face_side` pixels and pasted in the middle of a `width`×`height` textured
+/// background, encoded as JPEG at the `image` crate's default quality.
+fn photo_jpeg(face: &RgbImage, width: u32, height: u32, face_side: u32) -> Vec<u8> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut canvas = RgbImage::from_fn(width, height, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let noise = (state % 24) as u32;
+        Rgb([
+            (x * 120 / width + noise + 60) as u8,
+            (y * 120 / height + noise + 60) as u8,
+            (100 + noise) as u8,
+        ])
+    });
+    let scaled = imageops::resize(face, face_side, face_side, FilterType::Triangle);
+    let left = i64::from((width - face_side) / 2);
+    let top = i64::from((height - face_side) / 2);
+    imageops::overlay(&mut canvas, &scaled, left, top);
+    let mut bytes = Vec::new();
+    DynamicImage::ImageRgb8(canvas)
+        .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Jpeg)
+        .unwrap();
+    bytes
+}
+
+/// Photo bytes → reading → ten films: what one upload to the API costs, minus HTTP.
+fn photo_to_films(pipeline: &PhotoPipeline, catalog: &Catalog, jpeg: &[u8]) -> usize {
+    let (_, reading) = pipeline.read_bytes(jpeg).unwrap();
+    let mood = reading.mood.expect("the bench photo has a face");
+    let films = recommend::recommend(catalog, &Request::new(mood)).unwrap();
+    films.movies.len()
+}
+
+fn bench(c: &mut Criterion) {
+    let path = face_photo_path();
+    let face = match image::open(&path) {
+        Ok(face) => face.to_rgb8(),
+        Err(error) => {
+            eprintln!(
+                "SKIPPED the pipeline bench: cannot read the development photo {} ({error})",
+                path.display()
+            );
+            return;
+        }
+    };
+    let model = Arc::new(moodreel::pipeline::load_model(None).unwrap());
+    let with_tta = PhotoPipeline::new(Arc::clone(&model), true).unwrap();
+    let without_tta = PhotoPipeline::new(model, false).unwrap();
+    let catalog = Catalog::builtin();
+    let all_cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut thread_counts = vec![1];
+    if all_cores > 1 {
+        thread_counts.push(all_cores);
+    }
+    // A webcam frame with a face of 300 px, a phone photo with a face of 1500 px.
+    for (width, height, face_side) in [(640, 480, 300), (4000, 3000, 1500)] {
+        let jpeg = photo_jpeg(&face, width, height, face_side);
+        let faces = with_tta.read_bytes(&jpeg).unwrap().1.faces.len();
+        assert!(
+            faces > 0,
+            "no face found in the {width}x{height} bench photo"
+        );
+        for &threads in &thread_counts {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut group =
+                c.benchmark_group(format!("photo_to_films/{width}x{height}/{threads}-thread"));
+            if width > 1000 {
+                group.sample_size(10);
+                group.measurement_time(Duration::from_secs(10));
+            }
+            for (name, pipeline) in [("tta", &with_tta), ("plain", &without_tta)] {
+                group.bench_function(name, |b| {
+                    pool.install(|| b.iter(|| photo_to_films(pipeline, catalog, black_box(&jpeg))))
+                });
+            }
+            group.finish();
+        }
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Load test of `moodreel serve`: the release server on 127.0.0.1 (a free port), driven by wrk
+# with 640x480 JPEG face uploads to POST /api/v1/recommendations (the whole photo → films path).
+#
+# Per concurrency level it prints requests/s, p50/p90/p99 latency, 200s, 503s, other statuses and
+# socket errors; then a soak of SOAK_REQUESTS uploads at concurrency 4 with the server's resident
+# memory before and after; and the server's peak RSS (VmHWM) at the end.
+#
+# Usage: scripts/loadtest.sh
+# Environment (defaults):
+#   LEVELS="1 4 16 256"   concurrency levels
+#   DURATION=20           seconds per level
+#   SOAK_REQUESTS=20000   uploads in the soak (0 skips it); bounded by SOAK_SECONDS=600
+#   MOODREEL_BIN          a built binary to run (default: cargo build --release, then target/release)
+#   FACE_PHOTO            photo with one face to build the upload from (default: the development
+#                         photo ../shared/data/photos/face_controls/images/astronaut.png)
+#   SERVE_ARGS            extra arguments for `moodreel serve` (e.g. --no-tta)
+# Needs: wrk (Debian: apt-get install wrk), python3 (Pillow is installed into target/pytools).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+LEVELS="${LEVELS:-1 4 16 256}"
+DURATION="${DURATION:-20}"
+SOAK_REQUESTS="${SOAK_REQUESTS:-20000}"
+SOAK_SECONDS="${SOAK_SECONDS:-600}"
+FACE_PHOTO="${FACE_PHOTO:-$root/../shared/data/photos/face_controls/images/astronaut.png}"
+
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 2; }
+if [ ! -f "$FACE_PHOTO" ]; then
+    echo "no face photo at $FACE_PHOTO: the upload must contain a face the detector finds." >&2
+    echo "Set FACE_PHOTO to a photo with one frontal face (any size; it is scaled to 300 px)." >&2
+    exit 2
+fi
+
+if [ -z "${MOODREEL_BIN:-}" ]; then
+    cargo build --release --bin moodreel
+    MOODREEL_BIN="$root/target/release/moodreel"
+fi
+
+# shellcheck source=scripts/pytools.sh
+source "$root/scripts/pytools.sh"
+work="$(mktemp -d)"
+photo="$work/face-640x480.jpg"
+"$PYTOOLS/python" "$root/scripts/loadtest/make_photo.py" "$FACE_PHOTO" "$photo"
+export LOADTEST_IMAGE="$photo"
+
+# shellcheck disable=SC2086 # SERVE_ARGS is a list of words
+"$MOODREEL_BIN" serve --host 127.0.0.1 --port 0 ${SERVE_ARGS:-} >"$work/serve.out" 2>"$work/serve.err" &
+server=$!
+cleanup() {
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+url=""
+for _ in $(seq 1 200); do
+    url="$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.out" 2>/dev/null || true)"
+    [ -n "$url" ] && break
+    kill -0 "$server" 2>/dev/null || { cat "$work/serve.err" >&2; exit 1; }
+    sleep 0.1
+done
+[ -n "$url" ] || { echo "the server did not start" >&2; exit 1; }
+
+memory() { # RSS and peak RSS of the server, in MB
+    awk '/^VmRSS/ {rss=$2} /^VmHWM/ {hwm=$2} END {printf "rss_mb=%.1f peak_rss_mb=%.1f", rss/1024, hwm/1024}' \
+        "/proc/$server/status"
+}
+
+# One upload first: the photo must give films, not an error (e.g. no face found).
+status="$(curl -s -o "$work/first.json" -w '%{http_code}' -F "image=@$photo;type=image/jpeg" \
+    "$url/api/v1/recommendations")"
+if [ "$status" != 200 ]; then
+    echo "the first upload answered $status, not 200:" >&2
+    cat "$work/first.json" >&2
+    exit 1
+fi
+
+echo "server $url  binary $MOODREEL_BIN  ${SERVE_ARGS:-}"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "upload: $(stat -c %s "$photo") bytes, 640x480 JPEG with one face"
+echo "start: $(memory)"
+
+run_wrk() { # concurrency, wrk duration, per-thread answer limit (empty: none)
+    local connections=$1 threads=$(( $1 < 2 ? 1 : 2 ))
+    LOADTEST_PER_THREAD="${3:-}" wrk --threads "$threads" --connections "$connections" \
+        --duration "$2" --timeout 10s --script "$root/scripts/loadtest/upload.lua" "$url" \
+        | grep '^RESULT' | sed 's/^RESULT //'
+}
+
+for level in $LEVELS; do
+    result="$(run_wrk "$level" "${DURATION}s")"
+    echo "c=$level $result $(memory)"
+done
+
+if [ "$SOAK_REQUESTS" -gt 0 ]; then
+    before="$(memory)"
+    result="$(run_wrk 4 "${SOAK_SECONDS}s" $(( SOAK_REQUESTS / 2 )))"
+    echo "soak c=4 $result"
+    echo "soak memory before: $before  after: $(memory)"
+fi
+
+echo "end: $(memory)"
+curl -sf "$url/api/v1/health" >/dev/null && echo "server still answers /api/v1/health"

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Schemathesis (property-based API testing from the OpenAPI document) against a `moodreel serve`
+# on 127.0.0.1 (a free port): every operation of /api/v1/openapi.json, positive and negative
+# data, all checks. Exits non-zero on any failure.
+#
+# Usage: scripts/schemathesis.sh [extra `st run` options, e.g. --max-examples 200]
+# Environment: MOODREEL_BIN (default: cargo build --bin moodreel, then target/debug/moodreel),
+#              MAX_EXAMPLES (default 50 per operation), SEED (default 1, for reproducible runs).
+# Installs Schemathesis into target/pytools on first use (scripts/pytools.sh).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if [ -z "${MOODREEL_BIN:-}" ]; then
+    cargo build --bin moodreel
+    MOODREEL_BIN="$root/target/debug/moodreel"
+fi
+# shellcheck source=scripts/pytools.sh
+source "$root/scripts/pytools.sh"
+
+work="$(mktemp -d)"
+"$MOODREEL_BIN" serve --host 127.0.0.1 --port 0 >"$work/serve.out" 2>"$work/serve.err" &
+server=$!
+cleanup() {
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+url=""
+for _ in $(seq 1 200); do
+    url="$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.out" 2>/dev/null || true)"
+    [ -n "$url" ] && break
+    kill -0 "$server" 2>/dev/null || { cat "$work/serve.err" >&2; exit 1; }
+    sleep 0.1
+done
+[ -n "$url" ] || { echo "the server did not start" >&2; exit 1; }
+
+status=0
+"$PYTOOLS/st" run "$url/api/v1/openapi.json" \
+    --checks all \
+    --max-examples "${MAX_EXAMPLES:-50}" \
+    --seed "${SEED:-1}" \
+    --workers 2 \
+    --request-timeout 30 \
+    --report junit --report-dir "$root/target/schemathesis" \
+    "$@" || status=$?
+
+kill -0 "$server" 2>/dev/null || { echo "the server died during the run" >&2; cat "$work/serve.err" >&2; exit 1; }
+exit "$status"
