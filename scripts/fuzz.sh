@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the cargo-fuzz targets in fuzz/ one after the other, SECONDS_PER_TARGET each (default
-# 600), one job, optimised with debug assertions (overflow checks) and AddressSanitizer. Works on a stable toolchain through RUSTC_BOOTSTRAP=1
-# (cargo-fuzz passes nightly-only flags); set SANITIZER=none if the ASan runtime is missing.
+# 600), one job, optimised with debug assertions (overflow checks) and AddressSanitizer. Works
+# on a stable toolchain through RUSTC_BOOTSTRAP=1 (cargo-fuzz passes nightly-only flags); set
+# SANITIZER=none if the ASan runtime is missing.
 # Crashes land in fuzz/artifacts/TARGET/; the corpus grows in fuzz/corpus/TARGET/ (both ignored).
 #
 # Usage: scripts/fuzz.sh [TARGET...]   (default: all four)
