@@ -227,6 +227,7 @@ fn describe_faces(out: &mut String, image: &Path, reading: &PhotoReading) {
             if face.uncertain() { " (uncertain)" } else { "" }
         );
     }
+    out.push('\n');
 }
 
 /// The list as readable text: the mood, then one entry per film with its reasons.
