@@ -235,6 +235,55 @@ async fn the_page_is_served_with_its_security_headers() {
 }
 
 #[tokio::test]
+async fn poster_links_reach_the_films_and_only_then_the_page_may_show_https_images() {
+    let app = spawn_app_with(poster_catalog(), Default::default()).await;
+    let list: Value = app
+        .post_json(
+            "/api/v1/recommendations",
+            &json!({"mood": "happy", "mode": "match", "n": 5}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let movies = list["movies"].as_array().unwrap();
+    assert_eq!(movies.len(), 5, "{list}");
+    for movie in movies {
+        let title = movie["title"].as_str().unwrap();
+        match title {
+            "Laughs" => assert_eq!(movie["poster_url"], POSTER_LINK),
+            "Tears" => assert_eq!(movie["poster_url"], "http://posters.example/tears.jpg"),
+            // Without a link the member is left out, as in the command line's JSON.
+            _ => assert!(movie.get("poster_url").is_none(), "{movie}"),
+        }
+    }
+    let document: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    assert_described(
+        &document,
+        &json!({"$ref": "#/components/schemas/Recommendations"}),
+        &list,
+        "recommendations",
+    );
+    // This catalog has an https poster: the page may load images from https, and only that.
+    let csp = app.get("/").await.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("img-src 'self' data: blob: https:;"), "{csp}");
+    assert!(!csp.contains("http:"), "{csp}");
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+
+    // The tiny catalog has none: the page loads nothing from elsewhere at all.
+    let plain = spawn_app_with(tiny_catalog(), Default::default()).await;
+    let csp = plain.get("/").await.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("img-src 'self' data: blob:;"), "{csp}");
+    assert!(!csp.contains("https:"), "{csp}");
+}
+
+#[tokio::test]
 async fn the_docs_are_served_from_the_binary() {
     let app = spawn_app().await;
     let response = app.get("/docs/").await;

@@ -82,7 +82,21 @@ async fn bad_recommendation_requests_are_400_and_name_the_problem() {
         (r#"{"mood": "sad", "n": 1000}"#, "between 1 and 100"),
         (r#"{"mood": "sad", "min_rating": 11}"#, "between 0 and 10"),
         (r#"{"mood": "sad", "genres": ["Jazz"]}"#, "Jazz"),
-        (r#"{"mood": "sad", "min_year": "old"}"#, "expected u16"),
+        // A value of the wrong type: the detail names the field.
+        (
+            r#"{"mood": "sad", "min_year": "old"}"#,
+            r#"min_year: invalid type: string "old", expected u16"#,
+        ),
+        (r#"{"mood": "sad", "max_year": 1e3}"#, "max_year: invalid type"),
+        (r#"{"mood": "sad", "max_runtime": -5}"#, "max_runtime: invalid value"),
+        (r#"{"mood": "sad", "min_rating": "high"}"#, "min_rating: invalid type"),
+        (r#"{"mood": "sad", "genres": "Comedy"}"#, "genres: invalid type"),
+        (r#"{"mood": "sad", "certificates": [1]}"#, "certificates[0]: invalid type"),
+        (r#"{"mood": "sad", "n": "ten"}"#, "n: invalid type"),
+        (r#"{"mood": "sad", "seed": -1}"#, "seed: invalid value"),
+        (r#"{"mood": 7}"#, "mood: "),
+        // A field that does not exist is named, not ignored.
+        (r#"{"mood": "sad", "min_yaer": 2000}"#, "min_yaer"),
         (r#"[1, 2, 3]"#, ""),
     ];
     for (body, mentions) in cases {
@@ -286,6 +300,69 @@ async fn overload_is_503_with_retry_after() {
     let response = app
         .post_json("/api/v1/recommendations", &json!({"mood": "sad"}))
         .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn with_the_one_slot_busy_photos_get_a_quick_503_and_moods_still_work() {
+    let wait = Duration::from_millis(200);
+    let app = spawn_app_with(
+        tiny_catalog(),
+        moodreel::web::Limits {
+            inference_slots: 1,
+            inference_wait: wait,
+            ..Default::default()
+        },
+    )
+    .await;
+    let photo = encode(&faceless(64, 64), ImageFormat::Png);
+    // Hold the only slot, as a photo that takes forever to read would.
+    let held = app.state.hold_inference_slot().expect("the slot is free");
+    assert!(app.state.hold_inference_slot().is_none(), "one slot only");
+
+    // Twenty photos at once: every one is refused after the wait, none is queued.
+    let started = std::time::Instant::now();
+    let requests: Vec<_> = (0..20)
+        .map(|_| {
+            let (client, url, photo) = (
+                app.client.clone(),
+                app.url("/api/v1/analyze"),
+                photo.clone(),
+            );
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .multipart(image_form(photo))
+                    .send()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for request in requests {
+        let response = request.await.unwrap();
+        assert_eq!(response.headers()["retry-after"], "1");
+        let problem = assert_problem(response, 503, "overloaded").await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("busy"),
+            "{problem}"
+        );
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= wait && took < wait + Duration::from_secs(3),
+        "the 503s took {took:?}: they must come after the {wait:?} wait, and quickly"
+    );
+    // A mood needs no slot, and the server still answers.
+    let response = app
+        .post_json("/api/v1/recommendations", &json!({"mood": "sad"}))
+        .await;
+    assert_eq!(response.status(), 200);
+    app.assert_alive().await;
+
+    // Once the slot is free again, photos are read.
+    drop(held);
+    let response = app.post_form("/api/v1/analyze", image_form(photo)).await;
     assert_eq!(response.status(), 200);
 }
 

@@ -24,6 +24,8 @@ pub struct TestApp {
     pub address: String,
     /// A client for it.
     pub client: reqwest::Client,
+    /// The state the app shares with its requests (to hold inference slots, say).
+    pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -119,7 +121,7 @@ pub async fn spawn_app_with(catalog: Cow<'static, Catalog>, limits: Limits) -> T
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let (shutdown, stop) = oneshot::channel::<()>();
-    tokio::spawn(web::serve(listener, state, async {
+    tokio::spawn(web::serve(listener, state.clone(), async {
         let _ = stop.await;
     }));
     TestApp {
@@ -128,6 +130,7 @@ pub async fn spawn_app_with(catalog: Cow<'static, Catalog>, limits: Limits) -> T
             .timeout(Duration::from_secs(120))
             .build()
             .unwrap(),
+        state,
         shutdown: Some(shutdown),
     }
 }
@@ -162,6 +165,23 @@ pub fn tiny_catalog() -> Cow<'static, Catalog> {
     ];
     Cow::Owned(Catalog::from_movies("tiny", movies).unwrap())
 }
+
+/// [`tiny_catalog`] where two films have poster links: `Laughs` an `https` one, `Tears` a plain
+/// `http` one.
+pub fn poster_catalog() -> Cow<'static, Catalog> {
+    let mut movies = tiny_catalog().movies().to_vec();
+    for movie in &mut movies {
+        movie.poster_url = match movie.title.as_str() {
+            "Laughs" => Some(POSTER_LINK.into()),
+            "Tears" => Some("http://posters.example/tears.jpg".into()),
+            _ => None,
+        };
+    }
+    Cow::Owned(Catalog::from_movies("posters", movies).unwrap())
+}
+
+/// The `https` poster link of [`poster_catalog`].
+pub const POSTER_LINK: &str = "https://posters.example/laughs.jpg";
 
 /// A picture encoded in `format`.
 pub fn encode(picture: &RgbImage, format: ImageFormat) -> Vec<u8> {
