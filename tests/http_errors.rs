@@ -87,11 +87,26 @@ async fn bad_recommendation_requests_are_400_and_name_the_problem() {
             r#"{"mood": "sad", "min_year": "old"}"#,
             r#"min_year: invalid type: string "old", expected u16"#,
         ),
-        (r#"{"mood": "sad", "max_year": 1e3}"#, "max_year: invalid type"),
-        (r#"{"mood": "sad", "max_runtime": -5}"#, "max_runtime: invalid value"),
-        (r#"{"mood": "sad", "min_rating": "high"}"#, "min_rating: invalid type"),
-        (r#"{"mood": "sad", "genres": "Comedy"}"#, "genres: invalid type"),
-        (r#"{"mood": "sad", "certificates": [1]}"#, "certificates[0]: invalid type"),
+        (
+            r#"{"mood": "sad", "max_year": 1e3}"#,
+            "max_year: invalid type",
+        ),
+        (
+            r#"{"mood": "sad", "max_runtime": -5}"#,
+            "max_runtime: invalid value",
+        ),
+        (
+            r#"{"mood": "sad", "min_rating": "high"}"#,
+            "min_rating: invalid type",
+        ),
+        (
+            r#"{"mood": "sad", "genres": "Comedy"}"#,
+            "genres: invalid type",
+        ),
+        (
+            r#"{"mood": "sad", "certificates": [1]}"#,
+            "certificates[0]: invalid type",
+        ),
         (r#"{"mood": "sad", "n": "ten"}"#, "n: invalid type"),
         (r#"{"mood": "sad", "seed": -1}"#, "seed: invalid value"),
         (r#"{"mood": 7}"#, "mood: "),

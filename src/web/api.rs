@@ -498,8 +498,9 @@ mod tests {
 
     #[test]
     fn single_value_fields_may_not_repeat() {
-        let error = FormSettings::parse(&fields(&[("mode", "lift"), ("n", "3"), ("mode", "match")]))
-            .unwrap_err();
+        let error =
+            FormSettings::parse(&fields(&[("mode", "lift"), ("n", "3"), ("mode", "match")]))
+                .unwrap_err();
         assert_eq!(error.status().as_u16(), 400);
         assert!(error.to_string().starts_with("field `mode`"), "{error}");
         // An empty repeat is an unset input, and list fields repeat freely.

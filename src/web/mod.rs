@@ -415,7 +415,13 @@ mod tests {
     fn only_https_poster_links_count() {
         assert!(is_https_link("https://posters.example/a.jpg"));
         assert!(is_https_link("HTTPS://posters.example/a.jpg"));
-        for link in ["http://posters.example/a.jpg", "https://", "javascript:x", "", "ftp://x"] {
+        for link in [
+            "http://posters.example/a.jpg",
+            "https://",
+            "javascript:x",
+            "",
+            "ftp://x",
+        ] {
             assert!(!is_https_link(link), "{link}");
         }
     }
@@ -424,7 +430,10 @@ mod tests {
     fn the_poster_policy_differs_only_in_https_images() {
         assert_eq!(
             PAGE_CSP_WITH_POSTERS,
-            PAGE_CSP.replace("img-src 'self' data: blob:", "img-src 'self' data: blob: https:")
+            PAGE_CSP.replace(
+                "img-src 'self' data: blob:",
+                "img-src 'self' data: blob: https:"
+            )
         );
     }
 }
