@@ -448,12 +448,22 @@ fn unusual_picture_cases() -> Vec<Case> {
         ),
         photo(
             "baseline grey JPEG (hand-written)",
-            dc_only_jpeg(ww, hh, &[grey_plane.clone()], JpegKind::Baseline),
+            dc_only_jpeg(
+                ww,
+                hh,
+                std::slice::from_ref(&grey_plane),
+                JpegKind::Baseline,
+            ),
             picture(96, 64),
         ),
         photo(
             "progressive grey JPEG",
-            dc_only_jpeg(ww, hh, &[grey_plane.clone()], JpegKind::Progressive),
+            dc_only_jpeg(
+                ww,
+                hh,
+                std::slice::from_ref(&grey_plane),
+                JpegKind::Progressive,
+            ),
             picture(96, 64),
         ),
         photo(
