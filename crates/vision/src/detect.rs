@@ -91,6 +91,12 @@ pub struct DetectorSettings {
     /// search finds nothing: the cascade misses a face that fills the whole frame. Zero turns
     /// the retry off.
     pub retry_border: f32,
+    /// Quick pass: the working copy is first searched at half its size (faces of 80 working
+    /// pixels and more). When that finds a face at least this many working-image pixels wide,
+    /// its faces are the answer and the full search is skipped; otherwise the full search runs
+    /// as if there had been no quick pass. Zero turns the quick pass off. Faces smaller than
+    /// 80 working pixels next to such a large face are then not reported.
+    pub quick_accept_side: u32,
 }
 
 impl Default for DetectorSettings {
@@ -102,6 +108,7 @@ impl Default for DetectorSettings {
             max_working_side: 640,
             min_working_side: 320,
             retry_border: 0.25,
+            quick_accept_side: 160,
         }
     }
 }
@@ -160,11 +167,14 @@ impl FaceDetector {
             return Vec::new();
         }
         let working = WorkingImage::new(image, &self.settings);
-        let mut boxes: Vec<FaceBox> = self
-            .search(&working.grey, 0, 0)
-            .iter()
-            .map(|face| working.scale.to_photo(face))
-            .collect();
+        let mut boxes: Vec<FaceBox> = match self.quick_search(&working) {
+            Some(boxes) => boxes,
+            None => self
+                .search(&working.grey, 0, 0)
+                .iter()
+                .map(|face| working.scale.to_photo(face))
+                .collect(),
+        };
         if boxes.is_empty() && self.settings.retry_border > 0.0 {
             boxes = self.retry_with_border(&working);
             tracing::debug!(found = boxes.len(), "retried with a border");
@@ -176,6 +186,36 @@ impl FaceDetector {
         });
         tracing::debug!(width, height, faces = boxes.len(), "face detection");
         boxes
+    }
+
+    /// Searches the working image at half size; returns its faces when one of them is at least
+    /// [`DetectorSettings::quick_accept_side`] working pixels wide, and `None` otherwise (then the
+    /// full search decides).
+    fn quick_search(&self, working: &WorkingImage) -> Option<Vec<FaceBox>> {
+        let accept = self.settings.quick_accept_side;
+        if accept == 0 {
+            return None;
+        }
+        let grey = &working.grey;
+        let half = halve(grey)?;
+        let (shrink_x, shrink_y) = (
+            half.width() as f32 / grey.width() as f32,
+            half.height() as f32 / grey.height() as f32,
+        );
+        let faces = self.search(&half, 0, 0);
+        let largest = faces
+            .iter()
+            .map(|face| face.bbox().width() as f32 / shrink_x)
+            .fold(0.0f32, f32::max);
+        tracing::debug!(found = faces.len(), largest, "quick pass");
+        if faces.is_empty() || largest < accept as f32 {
+            return None;
+        }
+        let scale = Scale {
+            x: working.scale.x * shrink_x,
+            y: working.scale.y * shrink_y,
+        };
+        Some(faces.iter().map(|face| scale.to_photo(face)).collect())
     }
 
     /// Searches the working image again inside a uniform border, for a face that fills the
@@ -354,6 +394,33 @@ fn box_shrink(image: &DynamicImage, block: u32) -> GrayImage {
         }
     }
     out
+}
+
+/// The mean of every 2×2 block of `grey` (a last odd row or column is dropped); `None` when the
+/// result would be smaller than the cascade's window.
+fn halve(grey: &GrayImage) -> Option<GrayImage> {
+    let (width, height) = (grey.width() / 2, grey.height() / 2);
+    if width < WINDOW_SIDE || height < WINDOW_SIDE {
+        return None;
+    }
+    let stride = grey.width() as usize;
+    let raw = grey.as_raw();
+    let mut out = GrayImage::new(width, height);
+    for (y, out_row) in out.chunks_exact_mut(width as usize).enumerate() {
+        let top = &raw[2 * y * stride..][..2 * width as usize];
+        let bottom = &raw[(2 * y + 1) * stride..][..2 * width as usize];
+        for ((level, top), bottom) in out_row
+            .iter_mut()
+            .zip(top.chunks_exact(2))
+            .zip(bottom.chunks_exact(2))
+        {
+            let sum =
+                u32::from(top[0]) + u32::from(top[1]) + u32::from(bottom[0]) + u32::from(bottom[1]);
+            // A mean of four 8-bit levels is at most 255.
+            *level = ((sum + 2) / 4) as u8;
+        }
+    }
+    Some(out)
 }
 
 /// A copy of `grey` centred on a uniform grey canvas with the given borders.

@@ -145,3 +145,31 @@ fn detection_is_deterministic_and_shareable_across_threads() {
     }
     assert_eq!(photo.dimensions(), (512, 512));
 }
+
+#[test]
+fn quick_pass_finds_the_face_the_full_search_finds() {
+    let Some(data) = common::shared_data("quick pass") else {
+        return;
+    };
+    let photo = load(&data.join("photos/face_controls/images/astronaut.png"));
+    // A 160×160 crop is enlarged to the 320-pixel working size, where the face is about 190
+    // pixels wide: the half-size pass finds it and its answer is kept.
+    let side = 160u32;
+    let left = (ASTRONAUT_CENTRE.0 - side as f32 / 2.0) as u32;
+    let top = (ASTRONAUT_CENTRE.1 - side as f32 / 2.0) as u32;
+    let portrait = photo.crop_imm(left, top, side, side);
+    let centre = (
+        ASTRONAUT_CENTRE.0 - left as f32,
+        ASTRONAUT_CENTRE.1 - top as f32,
+    );
+    let full = FaceDetector::with_settings(vision::DetectorSettings {
+        quick_accept_side: 0,
+        ..vision::DetectorSettings::default()
+    })
+    .expect("valid settings");
+    for (what, detector) in [("quick", detector()), ("full", full)] {
+        let faces = detector.detect(&portrait);
+        assert_eq!(faces.len(), 1, "{what}: {faces:?}");
+        assert_near(&faces[0], centre, ASTRONAUT_SIDE, what);
+    }
+}

@@ -1,0 +1,138 @@
+//! Times face detection with the quick half-size pass off and on, on the same pictures in the
+//! same run (alternating, so that machine load hits both alike): a 640×480 and a 4000×3000 JPEG
+//! with one face (the `pipeline` bench's pictures, built from the development photo
+//! `face_controls/images/astronaut.png`), one 640×480 picture without a face, and every
+//! `faces_dev` photo. Prints the median time per detection and the faces found.
+//!
+//! Usage: `cargo run --release -p vision --example detect_timing [-- ROUNDS]` (default 15);
+//! `VISION_QUICK=N` compares `quick_accept_side` N instead of the default against 0.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::Cursor;
+use std::time::Instant;
+
+use vision::image::imageops::{self, FilterType};
+use vision::image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+use vision::{DetectorSettings, FaceDetector};
+
+/// `face` (if any) scaled to `face_side` pixels in the middle of a textured background, as JPEG.
+fn photo(
+    face: Option<&RgbImage>,
+    width: u32,
+    height: u32,
+    face_side: u32,
+) -> anyhow::Result<DynamicImage> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut canvas = RgbImage::from_fn(width, height, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let noise = (state % 24) as u32;
+        Rgb([
+            (x * 120 / width + noise + 60) as u8,
+            (y * 120 / height + noise + 60) as u8,
+            (100 + noise) as u8,
+        ])
+    });
+    if let Some(face) = face {
+        let scaled = imageops::resize(face, face_side, face_side, FilterType::Triangle);
+        let left = i64::from((width - face_side) / 2);
+        let top = i64::from((height - face_side) / 2);
+        imageops::overlay(&mut canvas, &scaled, left, top);
+    }
+    let mut bytes = Vec::new();
+    DynamicImage::ImageRgb8(canvas).write_to(&mut Cursor::new(&mut bytes), ImageFormat::Jpeg)?;
+    Ok(vision::decode(&bytes)?)
+}
+
+fn median(times: &mut [f64]) -> f64 {
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn main() -> anyhow::Result<()> {
+    let Some(data) = common::shared_data("detect_timing") else {
+        return Ok(());
+    };
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .map(|text| text.parse())
+        .transpose()?
+        .unwrap_or(15);
+    let face =
+        vision::image::open(data.join("photos/face_controls/images/astronaut.png"))?.to_rgb8();
+    let mut dev = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(data.join("photos/faces_dev/images"))?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<Result<_, _>>()?;
+    paths.sort();
+    for path in &paths {
+        dev.push(vision::decode(&std::fs::read(path)?)?);
+    }
+    let pictures: Vec<(String, Vec<DynamicImage>)> = vec![
+        (
+            "640×480, 300 px face".into(),
+            vec![photo(Some(&face), 640, 480, 300)?],
+        ),
+        (
+            "4000×3000, 1500 px face".into(),
+            vec![photo(Some(&face), 4000, 3000, 1500)?],
+        ),
+        ("640×480, no face".into(), vec![photo(None, 640, 480, 0)?]),
+        (format!("faces_dev, {} photos (per photo)", dev.len()), dev),
+    ];
+    let off = FaceDetector::with_settings(DetectorSettings {
+        quick_accept_side: 0,
+        ..DetectorSettings::default()
+    })?;
+    let default = DetectorSettings::default();
+    let on = FaceDetector::with_settings(DetectorSettings {
+        quick_accept_side: match std::env::var("VISION_QUICK") {
+            Ok(text) => text.parse()?,
+            Err(_) => default.quick_accept_side,
+        },
+        ..default
+    })?;
+    println!(
+        "quick_accept_side {} against 0; {rounds} rounds, median ms per photo",
+        on.settings().quick_accept_side
+    );
+    for (name, images) in &pictures {
+        let rounds = if images.len() > 1 {
+            rounds.div_ceil(5)
+        } else {
+            rounds
+        };
+        let (mut times_off, mut times_on) = (Vec::new(), Vec::new());
+        let (mut faces_off, mut faces_on) = (0, 0);
+        for _ in 0..rounds {
+            for (detector, times, faces) in [
+                (&off, &mut times_off, &mut faces_off),
+                (&on, &mut times_on, &mut faces_on),
+            ] {
+                let start = Instant::now();
+                *faces = images
+                    .iter()
+                    .map(|image| detector.detect(image).len())
+                    .sum::<usize>();
+                times.push(start.elapsed().as_secs_f64() * 1000.0 / images.len() as f64);
+            }
+        }
+        if images.len() == 1 {
+            let widths: Vec<u32> = on
+                .detect(&images[0])
+                .iter()
+                .map(|face| face.width)
+                .collect();
+            println!("{name}: box widths in the photo {widths:?}");
+        }
+        println!(
+            "{name}: off {:.2} ms ({faces_off} faces), on {:.2} ms ({faces_on} faces)",
+            median(&mut times_off),
+            median(&mut times_on)
+        );
+    }
+    Ok(())
+}
