@@ -6,7 +6,8 @@
 # Usage: scripts/schemathesis.sh [extra `st run` options, e.g. --max-examples 200]
 # Environment: MOODREEL_BIN (default: cargo build --bin moodreel, then target/debug/moodreel),
 #              MAX_EXAMPLES (default 50 per operation), SEED (default 1, for reproducible runs).
-# Installs Schemathesis into target/pytools on first use (scripts/pytools.sh).
+# Installs Schemathesis into target/pytools on first use (scripts/pytools.sh). Settings:
+# scripts/schemathesis.toml (the statuses a schema-valid request may still get).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -38,7 +39,7 @@ done
 [ -n "$url" ] || { echo "the server did not start" >&2; exit 1; }
 
 status=0
-"$PYTOOLS/st" run "$url/api/v1/openapi.json" \
+"$PYTOOLS/st" --config-file "$root/scripts/schemathesis.toml" run "$url/api/v1/openapi.json" \
     --checks all \
     --max-examples "${MAX_EXAMPLES:-50}" \
     --seed "${SEED:-1}" \

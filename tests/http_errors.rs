@@ -85,11 +85,16 @@ async fn bad_recommendation_requests_are_400_and_name_the_problem() {
         // A value of the wrong type: the detail names the field.
         (
             r#"{"mood": "sad", "min_year": "old"}"#,
-            r#"min_year: invalid type: string "old", expected u16"#,
+            r#"min_year: invalid type: string "old""#,
+        ),
+        // A whole number written as a float (`1e3`) is one, as JSON Schema says; 1.5 is not.
+        (
+            r#"{"mood": "sad", "max_year": 1.5}"#,
+            "max_year: invalid value",
         ),
         (
-            r#"{"mood": "sad", "max_year": 1e3}"#,
-            "max_year: invalid type",
+            r#"{"mood": "sad", "min_year": 70000}"#,
+            "min_year: invalid value",
         ),
         (
             r#"{"mood": "sad", "max_runtime": -5}"#,
@@ -335,7 +340,8 @@ async fn with_the_one_slot_busy_photos_get_a_quick_503_and_moods_still_work() {
     let held = app.state.hold_inference_slot().expect("the slot is free");
     assert!(app.state.hold_inference_slot().is_none(), "one slot only");
 
-    // Twenty photos at once: every one is refused after the wait, none is queued.
+    // Twenty photos at once: the few that find a place in the queue are refused after the
+    // wait, the rest at once; none is read.
     let started = std::time::Instant::now();
     let requests: Vec<_> = (0..20)
         .map(|_| {
@@ -379,6 +385,62 @@ async fn with_the_one_slot_busy_photos_get_a_quick_503_and_moods_still_work() {
     drop(held);
     let response = app.post_form("/api/v1/analyze", image_form(photo)).await;
     assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn photos_beyond_the_queue_get_their_503_at_once() {
+    let slots = 1;
+    let queue = slots * moodreel::web::WAITING_PER_SLOT;
+    let beyond = 8;
+    let app = spawn_app_with(
+        tiny_catalog(),
+        moodreel::web::Limits {
+            inference_slots: slots,
+            // Long enough that a queued photo cannot be refused for waiting during the test.
+            inference_wait: Duration::from_secs(30),
+            ..Default::default()
+        },
+    )
+    .await;
+    let photo = encode(&faceless(64, 64), ImageFormat::Png);
+    let held = app.state.hold_inference_slot().expect("the slot is free");
+
+    let (sender, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..queue + beyond {
+        let (client, url, photo, sender) = (
+            app.client.clone(),
+            app.url("/api/v1/analyze"),
+            photo.clone(),
+            sender.clone(),
+        );
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let response = client
+                .post(url)
+                .multipart(image_form(photo))
+                .send()
+                .await
+                .unwrap();
+            let retry_after = response.headers().get("retry-after").cloned();
+            let _ = sender.send((response.status().as_u16(), retry_after, started.elapsed()));
+        });
+    }
+    // With the slot held, only the photos beyond the queue can be answered: at once, with 503.
+    for _ in 0..beyond {
+        let (status, retry_after, took) = answers.recv().await.expect("an answer");
+        assert_eq!(status, 503);
+        assert_eq!(retry_after.expect("Retry-After"), "30");
+        assert!(
+            took < Duration::from_secs(1),
+            "a photo beyond the queue waited {took:?} for its 503"
+        );
+    }
+    // The queued photos are read once the slot is free.
+    drop(held);
+    for _ in 0..queue {
+        let (status, _, _) = answers.recv().await.expect("an answer");
+        assert_eq!(status, 200, "a queued photo is read once the slot is free");
+    }
 }
 
 #[tokio::test]

@@ -199,12 +199,16 @@ pub struct MovieSearch {
     /// Text the title contains (case-insensitive).
     pub q: Option<String>,
     /// A genre the film has (`Comedy`, `Sci-Fi`, ...).
+    #[param(value_type = Option<schema::GenreName>)]
     pub genre: Option<String>,
     /// The year of release.
+    #[param(minimum = 0, maximum = 65535)]
     pub year: Option<u16>,
     /// Films per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<usize>,
     /// Matching films to skip (default 0).
+    #[param(minimum = 0, maximum = 18446744073709551615_u64, default = 0)]
     pub offset: Option<usize>,
 }
 
@@ -309,13 +313,13 @@ struct JsonRequest {
     mood: EmotionDistribution,
     #[serde(default)]
     mode: Mode,
-    #[serde(default = "default_count")]
+    #[serde(default = "default_count", deserialize_with = "whole::number")]
     n: usize,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::optional")]
     seed: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::optional")]
     min_year: Option<u16>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::optional")]
     max_year: Option<u16>,
     #[serde(default)]
     min_rating: Option<f64>,
@@ -323,12 +327,51 @@ struct JsonRequest {
     genres: Vec<Genre>,
     #[serde(default)]
     exclude_genres: Vec<Genre>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::optional")]
     max_runtime: Option<u16>,
     #[serde(default)]
     certificates: Vec<String>,
     #[serde(default)]
     exclude_titles: Vec<String>,
+}
+
+/// Whole numbers in JSON as JSON Schema counts them: `2926` and `2926.0` alike.
+mod whole {
+    use serde::de::{Error, Unexpected};
+    use serde::{Deserialize, Deserializer};
+
+    fn convert<T: TryFrom<u64>, E: Error>(number: &serde_json::Number) -> Result<T, E> {
+        let value = number.as_u64().or_else(|| {
+            number
+                .as_f64()
+                .filter(|v| v.fract() == 0.0 && *v >= 0.0 && *v <= u64::MAX as f64)
+                .map(|v| v as u64)
+        });
+        value
+            .and_then(|value| T::try_from(value).ok())
+            .ok_or_else(|| {
+                let unexpected = match (number.as_u64(), number.as_i64(), number.as_f64()) {
+                    (Some(value), _, _) => Unexpected::Unsigned(value),
+                    (_, Some(value), _) => Unexpected::Signed(value),
+                    (_, _, value) => Unexpected::Float(value.unwrap_or(f64::NAN)),
+                };
+                E::invalid_value(unexpected, &"a whole number in range")
+            })
+    }
+
+    pub fn number<'de, D: Deserializer<'de>, T: TryFrom<u64>>(
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        convert(&serde_json::Number::deserialize(deserializer)?)
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>, T: TryFrom<u64>>(
+        deserializer: D,
+    ) -> Result<Option<T>, D::Error> {
+        Option::<serde_json::Number>::deserialize(deserializer)?
+            .map(|number| convert(&number))
+            .transpose()
+    }
 }
 
 fn default_count() -> usize {

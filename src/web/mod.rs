@@ -63,13 +63,19 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// How many photos may wait for a busy slot, per inference slot. A photo beyond
+/// `inference_slots × WAITING_PER_SLOT` waiting ones is answered 503 at once, so that under
+/// overload the refusals are fast instead of each taking [`Limits::inference_wait`].
+pub const WAITING_PER_SLOT: usize = 4;
+
 /// How much work the server takes on at once, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Photos read at the same time at most (each uses one core). Zero refuses every photo with
     /// 503, which is how the tests check the overload answer.
     pub inference_slots: usize,
-    /// How long a photo may wait for a free slot before the answer is 503.
+    /// How long a photo may wait for a free slot before the answer is 503. At most
+    /// [`WAITING_PER_SLOT`] photos per slot wait; one beyond them is answered 503 at once.
     pub inference_wait: Duration,
     /// Longest time for a whole request, upload included.
     pub request_timeout: Duration,
@@ -97,6 +103,8 @@ struct Shared {
     health: Health,
     openapi_json: Bytes,
     slots: Arc<Semaphore>,
+    /// Places in the queue for a slot: [`WAITING_PER_SLOT`] per slot.
+    waiting: Arc<Semaphore>,
     limits: Limits,
 }
 
@@ -144,6 +152,9 @@ impl AppState {
                 health,
                 openapi_json: Bytes::from(openapi::document_json()),
                 slots: Arc::new(Semaphore::new(limits.inference_slots)),
+                waiting: Arc::new(Semaphore::new(
+                    limits.inference_slots.saturating_mul(WAITING_PER_SLOT),
+                )),
                 limits,
             }),
         }
@@ -188,7 +199,9 @@ impl AppState {
     }
 
     /// Reads a photo on the blocking pool, once a slot is free, within the current request's
-    /// tracing span. Waits at most [`Limits::inference_wait`] for the slot (then 503).
+    /// tracing span. Without a free slot it queues, if one of the [`WAITING_PER_SLOT`] places
+    /// per slot is free, for at most [`Limits::inference_wait`]; then, or at once without a
+    /// place, the answer is 503.
     pub async fn read_photo(&self, photo: Bytes) -> Result<PhotoReading, ApiError> {
         let permit = self.inference_slot().await?;
         let shared = Arc::clone(&self.shared);
@@ -231,13 +244,22 @@ impl AppState {
 
     async fn inference_slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         let wait = self.shared.limits.inference_wait;
+        let busy = || ApiError::Overloaded {
+            retry_after: wait.as_secs().max(1),
+        };
         let slots = Arc::clone(&self.shared.slots);
+        if let Ok(permit) = Arc::clone(&slots).try_acquire_owned() {
+            return Ok(permit);
+        }
+        // Every slot is busy: wait in the queue if it has room, else refuse at once.
+        let Ok(_place) = Arc::clone(&self.shared.waiting).try_acquire_owned() else {
+            tracing::debug!("inference queue full: refused at once");
+            return Err(busy());
+        };
         match tokio::time::timeout(wait, slots.acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
             // Timed out (or the semaphore closed, which it never is): busy.
-            _ => Err(ApiError::Overloaded {
-                retry_after: wait.as_secs().max(1),
-            }),
+            _ => Err(busy()),
         }
     }
 }

@@ -68,7 +68,8 @@ pub mod schema {
     use recommend::Mode;
     use utoipa::openapi::RefOr;
     use utoipa::openapi::schema::{
-        AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+        AdditionalProperties, AllOfBuilder, AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder,
+        OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
     };
     use utoipa::{PartialSchema, ToSchema};
 
@@ -190,6 +191,21 @@ pub mod schema {
 
     impl PartialSchema for MoodInput {
         fn schema() -> RefOr<Schema> {
+            // At least one weight above 0 (the server refuses all-zero weights), and small
+            // enough that seven of them have a finite sum.
+            let mut positive = AnyOfBuilder::new();
+            for emotion in Emotion::ALL {
+                positive = positive.item(
+                    ObjectBuilder::new()
+                        .property(
+                            emotion.name(),
+                            ObjectBuilder::new()
+                                .schema_type(SchemaType::Type(Type::Number))
+                                .exclusive_minimum(Some(0.0)),
+                        )
+                        .required(emotion.name()),
+                );
+            }
             let weights = ObjectBuilder::new()
                 .schema_type(SchemaType::Type(Type::Object))
                 .property_names(Some(EmotionName::schema_object()))
@@ -197,11 +213,14 @@ pub mod schema {
                     ObjectBuilder::new()
                         .schema_type(SchemaType::Type(Type::Number))
                         .minimum(Some(0.0))
+                        .maximum(Some(1e300))
                         .into(),
                 )))
+
                 .description(Some(
                     "Weights per emotion, missing ones 0, normalised to sum to 1: {\"sad\": 0.7, \"fear\": 0.3}",
                 ));
+            let weights = AllOfBuilder::new().item(weights).item(positive);
             OneOfBuilder::new()
                 .item(EmotionName::schema())
                 .item(weights)
@@ -249,7 +268,8 @@ pub mod schema {
         emotion: EmotionName,
         /// Its probability.
         confidence: f64,
-        /// Whether the confidence is below 0.5: shown, but not to be trusted.
+        /// Whether the confidence is below 0.35 (`pipeline::UNCERTAIN_BELOW`; a test keeps the
+        /// two in step): shown, but not to be trusted.
         uncertain: bool,
         /// All seven probabilities.
         probabilities: Probabilities,
@@ -269,12 +289,13 @@ pub mod schema {
         h: u32,
     }
 
-    /// A photo sent as `multipart/form-data`.
+    /// A photo sent as `multipart/form-data`; no other field.
     #[derive(ToSchema)]
+    #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     pub struct PhotoUpload {
         /// JPEG, PNG, WebP, GIF or BMP, at most 15 MiB and 40 megapixels.
-        #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream")]
+        #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream", min_length = 1)]
         image: Vec<u8>,
     }
 
@@ -289,15 +310,18 @@ pub mod schema {
         #[schema(required = false)]
         mode: ModeName,
         /// How many films, 1 to 100 (default 10).
-        #[schema(minimum = 1, maximum = 100, default = 10)]
-        n: Option<usize>,
+        #[schema(required = false, minimum = 1, maximum = 100, default = 10)]
+        n: usize,
         /// Shuffle among near-ties, the same way for the same seed.
+        #[schema(minimum = 0, maximum = 18446744073709551615_u64)]
         seed: Option<u64>,
         /// Released in this year or later.
+        #[schema(minimum = 0, maximum = 65535)]
         min_year: Option<u16>,
         /// Released in this year or earlier.
+        #[schema(minimum = 0, maximum = 65535)]
         max_year: Option<u16>,
-        /// Rated at least this (1–10).
+        /// Rated at least this (0 to 10).
         #[schema(minimum = 0, maximum = 10)]
         min_rating: Option<f64>,
         /// Has at least one of these genres.
@@ -307,6 +331,7 @@ pub mod schema {
         #[schema(required = false)]
         exclude_genres: Vec<GenreName>,
         /// Runs at most this many minutes.
+        #[schema(minimum = 0, maximum = 65535)]
         max_runtime: Option<u16>,
         /// Has one of these certificates (case-insensitive).
         #[schema(required = false)]
@@ -316,39 +341,153 @@ pub mod schema {
         exclude_titles: Vec<String>,
     }
 
-    /// A recommendation request as `multipart/form-data`: `image` or `mood`, plus settings.
-    /// Empty fields count as unset; repeat a list field for several values.
-    #[derive(ToSchema)]
-    #[allow(dead_code)]
-    pub struct RecommendationForm {
-        /// A photo; its group mood is used. A photo without a face is answered 422 `no_face`.
-        #[schema(value_type = Option<String>, format = Binary, content_media_type = "application/octet-stream")]
-        image: Option<Vec<u8>>,
-        /// Instead of a photo: `sad`, or weights `sad=0.7,fear=0.3`.
-        mood: Option<String>,
-        /// `match`, `lift` or `auto` (default).
-        mode: Option<String>,
-        /// How many films, 1 to 100 (default 10).
-        n: Option<usize>,
-        /// Shuffle among near-ties, the same way for the same seed.
-        seed: Option<u64>,
-        /// Released in this year or later.
-        min_year: Option<u16>,
-        /// Released in this year or earlier.
-        max_year: Option<u16>,
-        /// Rated at least this (1–10).
-        min_rating: Option<f64>,
-        /// A genre the film may have (repeatable, or comma-separated).
-        genres: Option<Vec<String>>,
-        /// A genre the film must not have (repeatable, or comma-separated).
-        exclude_genres: Option<Vec<String>>,
-        /// Runs at most this many minutes.
-        max_runtime: Option<u16>,
-        /// A certificate the film may have (repeatable).
-        certificates: Option<Vec<String>>,
-        /// A film not to recommend, "Title" or "Title (1999)" (repeatable).
-        exclude_titles: Option<Vec<String>>,
+    /// A recommendation request as `multipart/form-data`: `image` or `mood` (one of the two),
+    /// plus settings. Empty fields count as unset; repeat a list field for several values.
+    pub struct RecommendationForm;
+
+    fn integer(minimum: u64, maximum: u64, description: &str) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Integer))
+            .minimum(Some(minimum as usize))
+            .maximum(Some(maximum as usize))
+            .description(Some(description))
     }
+
+    fn list(items: impl Into<RefOr<Schema>>, description: &str) -> ArrayBuilder {
+        ArrayBuilder::new()
+            .items(items.into())
+            .description(Some(description))
+    }
+
+    /// The settings every recommendation form may carry, with the bounds the server enforces.
+    fn form_settings(object: ObjectBuilder) -> ObjectBuilder {
+        let year = u64::from(u16::MAX);
+        object
+            .property(
+                "mode",
+                string_enum(
+                    Mode::ALL.map(Mode::name),
+                    "`match`, `lift` or `auto` (default)",
+                ),
+            )
+            .property(
+                "n",
+                integer(
+                    1,
+                    recommend::MAX_COUNT as u64,
+                    "How many films (default 10)",
+                ),
+            )
+            .property(
+                "seed",
+                integer(
+                    0,
+                    u64::MAX,
+                    "Shuffle among near-ties, the same way for the same seed",
+                ),
+            )
+            .property(
+                "min_year",
+                integer(0, year, "Released in this year or later"),
+            )
+            .property(
+                "max_year",
+                integer(0, year, "Released in this year or earlier"),
+            )
+            .property(
+                "min_rating",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::Number))
+                    .minimum(Some(0))
+                    .maximum(Some(10))
+                    .description(Some("Rated at least this (0 to 10)")),
+            )
+            .property(
+                "max_runtime",
+                integer(0, year, "Runs at most this many minutes"),
+            )
+            .property(
+                "genres",
+                list(
+                    GenreName::schema(),
+                    "A genre the film may have (repeatable, or comma-separated)",
+                ),
+            )
+            .property(
+                "exclude_genres",
+                list(
+                    GenreName::schema(),
+                    "A genre the film must not have (repeatable, or comma-separated)",
+                ),
+            )
+            .property(
+                "certificates",
+                list(
+                    ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)),
+                    "A certificate the film may have (repeatable)",
+                ),
+            )
+            .property(
+                "exclude_titles",
+                list(
+                    ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)),
+                    "A film not to recommend, \"Title\" or \"Title (1999)\" (repeatable)",
+                ),
+            )
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+    }
+
+    /// The `image` field of a form: a file of at least one byte.
+    fn image_field(description: &str) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .content_media_type("application/octet-stream")
+            .min_length(Some(1))
+            .description(Some(description))
+    }
+
+    impl PartialSchema for RecommendationForm {
+        fn schema() -> RefOr<Schema> {
+            let photo = form_settings(
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::Object))
+                    .property(
+                        "image",
+                        image_field(
+                            "A photo; its group mood is used. A photo without a face is \
+                             answered 422 `no_face`.",
+                        ),
+                    )
+                    .required("image"),
+            )
+            .title(Some("photo"));
+            let mood = form_settings(
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::Object))
+                    .property(
+                        "mood",
+                        string_enum(
+                            Emotion::ALL.map(Emotion::name),
+                            "An emotion (`sad`); weights such as `sad=0.7,fear=0.3` are \
+                             accepted too",
+                        ),
+                    )
+                    .required("mood"),
+            )
+            .title(Some("mood"));
+            OneOfBuilder::new()
+                .item(photo)
+                .item(mood)
+                .description(Some(
+                    "A photo in `image` or a mood in `mood` (not both), plus settings. Empty \
+                     fields count as unset; repeat a list field for several values.",
+                ))
+                .into()
+        }
+    }
+
+    impl ToSchema for RecommendationForm {}
 
     /// Films recommended for a mood.
     #[derive(ToSchema)]
@@ -451,5 +590,51 @@ pub mod schema {
         code: String,
         /// With `nothing_left`: the request field of the filter that emptied the list.
         field: Option<String>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn document() -> Value {
+        serde_json::from_str(&document_json()).expect("the document is JSON")
+    }
+
+    #[test]
+    fn the_uncertain_threshold_is_the_pipelines() {
+        let face = &document()["components"]["schemas"]["Face"]["properties"]["uncertain"];
+        let text = face["description"].as_str().expect("described");
+        let threshold = format!("below {}", crate::pipeline::UNCERTAIN_BELOW);
+        assert!(text.contains(&threshold), "{text:?} lacks {threshold:?}");
+    }
+
+    #[test]
+    fn bounds_in_the_document_are_the_servers() {
+        let doc = document();
+        let limit = doc["paths"]["/api/v1/movies"]["get"]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .find(|parameter| parameter["name"] == "limit")
+            .expect("a limit parameter")["schema"]
+            .clone();
+        assert_eq!(limit["minimum"], 1);
+        assert_eq!(limit["maximum"], api::MAX_PAGE);
+        let json = &doc["components"]["schemas"]["RecommendationRequest"]["properties"];
+        assert_eq!(json["n"]["maximum"], recommend::MAX_COUNT);
+        assert_eq!(json["n"]["type"], "integer", "n may not be null");
+        for variant in doc["components"]["schemas"]["RecommendationForm"]["oneOf"]
+            .as_array()
+            .expect("two kinds of form")
+        {
+            let n = &variant["properties"]["n"];
+            assert_eq!(
+                (&n["minimum"], &n["maximum"]),
+                (&1.into(), &recommend::MAX_COUNT.into())
+            );
+        }
     }
 }
