@@ -40,29 +40,14 @@ fi
 
 # shellcheck source=scripts/pytools.sh
 source "$root/scripts/pytools.sh"
-work="$(mktemp -d)"
+# shellcheck source=scripts/serve.sh
+source "$root/scripts/serve.sh"
 photo="$work/face-640x480.jpg"
 "$PYTOOLS/python" "$root/scripts/loadtest/make_photo.py" "$FACE_PHOTO" "$photo"
 export LOADTEST_IMAGE="$photo"
 
 # shellcheck disable=SC2086 # SERVE_ARGS is a list of words
-"$MOODREEL_BIN" serve --host 127.0.0.1 --port 0 ${SERVE_ARGS:-} >"$work/serve.out" 2>"$work/serve.err" &
-server=$!
-cleanup() {
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-url=""
-for _ in $(seq 1 200); do
-    url="$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.out" 2>/dev/null || true)"
-    [ -n "$url" ] && break
-    kill -0 "$server" 2>/dev/null || { cat "$work/serve.err" >&2; exit 1; }
-    sleep 0.1
-done
-[ -n "$url" ] || { echo "the server did not start" >&2; exit 1; }
+start_server "$MOODREEL_BIN" ${SERVE_ARGS:-}
 
 memory() { # RSS and peak RSS of the server, in MB
     awk '/^VmRSS/ {rss=$2} /^VmHWM/ {hwm=$2} END {printf "rss_mb=%.1f peak_rss_mb=%.1f", rss/1024, hwm/1024}' \

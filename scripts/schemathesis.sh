@@ -19,24 +19,9 @@ fi
 # shellcheck source=scripts/pytools.sh
 source "$root/scripts/pytools.sh"
 
-work="$(mktemp -d)"
-"$MOODREEL_BIN" serve --host 127.0.0.1 --port 0 >"$work/serve.out" 2>"$work/serve.err" &
-server=$!
-cleanup() {
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-url=""
-for _ in $(seq 1 200); do
-    url="$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.out" 2>/dev/null || true)"
-    [ -n "$url" ] && break
-    kill -0 "$server" 2>/dev/null || { cat "$work/serve.err" >&2; exit 1; }
-    sleep 0.1
-done
-[ -n "$url" ] || { echo "the server did not start" >&2; exit 1; }
+# shellcheck source=scripts/serve.sh
+source "$root/scripts/serve.sh"
+start_server "$MOODREEL_BIN"
 
 status=0
 "$PYTOOLS/st" --config-file "$root/scripts/schemathesis.toml" run "$url/api/v1/openapi.json" \
