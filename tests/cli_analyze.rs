@@ -2,28 +2,19 @@
 //! shapes of PRODUCT.md, the annotated picture. Photos without faces are made here; tests on the
 //! real photos of `../shared/data` skip with a note when it is absent.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod cli_support;
 
 use assert_cmd::Command;
 use image::{DynamicImage, Rgb, RgbImage};
 use predicates::str::contains;
 use serde_json::Value;
 
+use cli_support::shared_data;
+
 fn moodreel() -> Command {
     Command::cargo_bin("moodreel").expect("the binary is built")
-}
-
-fn shared_data(what: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED {what}: development data not found at {}",
-            dir.display()
-        );
-        None
-    }
 }
 
 /// A smooth gradient: a picture with nothing like a face in it.

@@ -2,9 +2,13 @@
 
 use std::path::PathBuf;
 
+mod cli_support;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
+
+use cli_support::shared_data;
 
 fn moodreel() -> Command {
     let mut command = Command::cargo_bin("moodreel").expect("the binary is built");
@@ -248,20 +252,6 @@ fn usage_errors_exit_with_2() {
         .args(["recommend", "--mood", "sad", "--min-rating", "11"])
         .assert()
         .code(2);
-}
-
-/// `../shared/data` next to the repository, or `None` (with a note) in a fresh clone.
-fn shared_data(what: &str) -> Option<PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED {what}: development data not found at {}",
-            dir.display()
-        );
-        None
-    }
 }
 
 #[test]

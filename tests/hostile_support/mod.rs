@@ -10,6 +10,8 @@ use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use image::{DynamicImage, ImageFormat};
 
+use crate::http_support::png_chunk;
+
 // ---------- JPEG ----------
 
 /// How the JPEG writer lays out its scans.
@@ -272,17 +274,6 @@ pub fn first_scan_data(jpeg: &[u8]) -> usize {
 }
 
 // ---------- PNG ----------
-
-/// A PNG chunk: length, type, data and CRC.
-pub fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
-    let mut crc = flate2::Crc::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    out.extend_from_slice(&crc.sum().to_be_bytes());
-}
 
 /// A PNG written chunk by chunk: `width`×`height`, `bit_depth` and `colour_type` as in IHDR,
 /// `extra` chunks (PLTE, tRNS, ...) before the image data, and `row(y)` giving each row's

@@ -1,0 +1,18 @@
+//! Helpers shared by the command-line tests.
+
+use std::path::{Path, PathBuf};
+
+/// `../shared/data` next to the repository, or `None` (with a note on stderr) when it is absent,
+/// as in a fresh clone: tests that need it then skip.
+pub fn shared_data(what: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED {what}: development data not found at {}",
+            dir.display()
+        );
+        None
+    }
+}
