@@ -8,7 +8,7 @@ venv="$root/target/pytools"
 if [ ! -x "$venv/bin/st" ] || ! "$venv/bin/python" -c 'import PIL' 2>/dev/null; then
     echo "setting up $venv (pillow, schemathesis) ..." >&2
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check pillow 'schemathesis>=4,<5'
+    "$venv/bin/pip" install --quiet --disable-pip-version-check pillow 'schemathesis==4.32.5'
 fi
 PYTOOLS="$venv/bin"
 export PYTOOLS

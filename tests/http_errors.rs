@@ -151,6 +151,8 @@ async fn bad_recommendation_requests_are_400_and_name_the_problem() {
 
     for query in [
         "genre=jazz",
+        "genre=",
+        "genre=%20",
         "limit=0",
         "limit=101",
         "limit=ten",

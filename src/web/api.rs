@@ -136,10 +136,11 @@ pub async fn movies(
             "`limit` must be between 1 and {MAX_PAGE}, got {limit}"
         )));
     }
+    // An empty `genre=` is refused like any other name that is not a genre: the schema says
+    // the parameter is one of the genres, and a client that means "any genre" leaves it out.
     let genre = search
         .genre
         .as_deref()
-        .filter(|text| !text.trim().is_empty())
         .map(Genre::from_str)
         .transpose()
         .map_err(|error| ApiError::BadRequest(error.to_string()))?;
