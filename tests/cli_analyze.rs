@@ -63,6 +63,24 @@ fn unreadable_photos_exit_1_and_say_why() {
         .assert()
         .code(1)
         .stderr(contains("unsupported image format"));
+    // A JPEG cut short: the decoder would fill the missing rows with grey, the CLI refuses it.
+    let cut = dir.path().join("cut.jpg");
+    let mut jpeg = Vec::new();
+    DynamicImage::ImageRgb8(RgbImage::from_fn(160, 120, |x, y| {
+        Rgb([x as u8, y as u8, 90])
+    }))
+    .write_to(
+        &mut std::io::Cursor::new(&mut jpeg),
+        image::ImageFormat::Jpeg,
+    )
+    .expect("encoding a test JPEG");
+    std::fs::write(&cut, &jpeg[..jpeg.len() / 2]).expect("writing");
+    moodreel()
+        .arg("analyze")
+        .arg(&cut)
+        .assert()
+        .code(1)
+        .stderr(contains("truncated"));
     moodreel()
         .args(["analyze", "no/such/photo.jpg"])
         .assert()

@@ -7,6 +7,8 @@ use std::panic::{self, AssertUnwindSafe};
 use image::error::{ImageError, LimitErrorKind};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
+use crate::jpeg::{JpegStructure, jpeg_structure};
+
 /// The formats [`decode`] accepts, in the words used in error messages.
 pub const SUPPORTED_FORMATS: &str = "JPEG, PNG, WebP, GIF or BMP";
 
@@ -70,7 +72,8 @@ pub enum DecodeError {
         /// What was recognised, or why it is not supported.
         detail: String,
     },
-    /// The image data ends before the image does.
+    /// The image data ends before the image does (for a JPEG: before its end-of-image marker,
+    /// as the decoder itself would fill the missing part with grey).
     #[error("the image data is truncated")]
     Truncated,
     /// The image data does not follow its format.
@@ -151,6 +154,10 @@ fn decode_checked(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage, D
             detail: format!("the header announces a {width}×{height} image"),
         });
     }
+    // Checked after the header, so that a bomb (often a header alone) is called a bomb.
+    if format == ImageFormat::Jpeg && jpeg_structure(bytes) == JpegStructure::Truncated {
+        return Err(DecodeError::Truncated);
+    }
     let orientation = decoder.orientation().unwrap_or_else(|error| {
         // A broken EXIF block is common in the wild and must not lose the picture.
         tracing::warn!(%error, "ignoring unreadable EXIF orientation");
@@ -221,7 +228,10 @@ fn is_truncation(error: &ImageError) -> bool {
             return true;
         }
         let text = current.to_string().to_ascii_lowercase();
-        if text.contains("unexpected end") || text.contains("unexpected eof") {
+        if ["unexpected end", "unexpected eof", "not enough bytes"]
+            .iter()
+            .any(|words| text.contains(words))
+        {
             return true;
         }
         source = current.source();

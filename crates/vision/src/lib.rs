@@ -27,6 +27,7 @@ mod crop;
 mod decode;
 mod detect;
 mod grey;
+mod jpeg;
 
 pub use crop::{CROP_SIDE, FER_FRAMING, Frame, FramingRule, crop_for_model, crop_with_rule};
 pub use decode::{DecodeError, DecodeLimits, SUPPORTED_FORMATS, decode, decode_with_limits};

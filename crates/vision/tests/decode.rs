@@ -221,6 +221,31 @@ fn truncated_files_give_an_error_or_a_picture_never_a_panic() {
     );
 }
 
+#[test]
+fn a_jpeg_cut_anywhere_before_its_end_marker_is_truncated() {
+    // The JPEG decoder alone would paint the missing rows grey and succeed.
+    let picture = DynamicImage::ImageRgb8(marked_picture());
+    let jpeg = encode(&picture, ImageFormat::Jpeg);
+    assert_eq!(&jpeg[jpeg.len() - 2..], &[0xFF, 0xD9]);
+    for cut in [
+        jpeg.len() / 3,
+        jpeg.len() / 2,
+        jpeg.len() - 40,
+        jpeg.len() - 2,
+    ] {
+        assert!(
+            matches!(decode(&jpeg[..cut]), Err(DecodeError::Truncated)),
+            "cut at {cut} of {}: {:?}",
+            jpeg.len(),
+            decode(&jpeg[..cut])
+        );
+    }
+    // Bytes after the end marker (some cameras append data there) are allowed.
+    let mut trailing = jpeg.clone();
+    trailing.extend_from_slice(b"trailing bytes");
+    assert_eq!(decode(&trailing).unwrap().dimensions(), (64, 48));
+}
+
 /// CRC-32 (IEEE) as PNG chunks need it.
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
