@@ -5,7 +5,9 @@
 #
 # Usage: scripts/schemathesis.sh [extra `st run` options, e.g. --max-examples 200]
 # Environment: MOODREEL_BIN (default: cargo build --bin moodreel, then target/debug/moodreel),
-#              MAX_EXAMPLES (default 50 per operation), SEED (default 1, for reproducible runs).
+#              MAX_EXAMPLES (default 50 per operation), SEED (default 1), WORKERS (default 1:
+#              with one worker the same seed and version give the same cases, so a failure in CI
+#              replays locally; more workers are faster but interleave differently each run).
 # Installs Schemathesis into target/pytools on first use (scripts/pytools.sh). Settings:
 # scripts/schemathesis.toml (the statuses a schema-valid request may still get).
 set -euo pipefail
@@ -28,7 +30,7 @@ status=0
     --checks all \
     --max-examples "${MAX_EXAMPLES:-50}" \
     --seed "${SEED:-1}" \
-    --workers 2 \
+    --workers "${WORKERS:-1}" \
     --request-timeout 30 \
     --report junit --report-dir "$root/target/schemathesis" \
     "$@" || status=$?
