@@ -4,13 +4,15 @@
 #
 # Per concurrency level it prints requests/s, p50/p90/p99 latency, 200s, 503s, other statuses and
 # socket errors; then a soak of SOAK_REQUESTS uploads at concurrency 4 with the server's resident
-# memory before and after; and the server's peak RSS (VmHWM) at the end.
+# memory sampled every SOAK_SAMPLE seconds (default 30) through it; and the server's peak RSS
+# (VmHWM) at the end.
 #
 # Usage: scripts/loadtest.sh
 # Environment (defaults):
-#   LEVELS="1 4 16 256"   concurrency levels
+#   LEVELS="1 4 16 256"   concurrency levels (LEVELS= runs the soak alone)
 #   DURATION=20           seconds per level
 #   SOAK_REQUESTS=20000   uploads in the soak (0 skips it); bounded by SOAK_SECONDS=600
+#   SOAK_SAMPLE=30        seconds between two samples of the server's memory during the soak
 #   MOODREEL_BIN          a built binary to run (default: cargo build --release, then target/release)
 #   FACE_PHOTO            photo with one face to build the upload from (default: the development
 #                         photo ../shared/data/photos/face_controls/images/astronaut.png)
@@ -20,7 +22,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-LEVELS="${LEVELS:-1 4 16 256}"
+LEVELS="${LEVELS-1 4 16 256}"
 DURATION="${DURATION:-20}"
 SOAK_REQUESTS="${SOAK_REQUESTS:-20000}"
 SOAK_SECONDS="${SOAK_SECONDS:-600}"
@@ -69,10 +71,25 @@ echo "upload: $(stat -c %s "$photo") bytes, 640x480 JPEG with one face"
 echo "start: $(memory)"
 
 run_wrk() { # concurrency, wrk duration, per-thread answer limit (empty: none)
-    local connections=$1 threads=$(( $1 < 2 ? 1 : 2 ))
-    LOADTEST_PER_THREAD="${3:-}" wrk --threads "$threads" --connections "$connections" \
-        --duration "$2" --timeout 10s --script "$root/scripts/loadtest/upload.lua" "$url" \
-        | grep '^RESULT' | sed 's/^RESULT //'
+    local connections=$1 threads=$(( $1 < 2 ? 1 : 2 )) done_dir="$work/done-$1-$RANDOM"
+    mkdir -p "$done_dir"
+    LOADTEST_PER_THREAD="${3:-}" LOADTEST_DONE_DIR="$done_dir" \
+        wrk --threads "$threads" --connections "$connections" --duration "$2" --timeout 10s \
+        --script "$root/scripts/loadtest/upload.lua" "$url" > "$done_dir/wrk.out" &
+    local wrk_pid=$!
+    if [ -n "${3:-}" ]; then
+        # wrk waits out its --duration even when every thread has its count: interrupt it
+        # then (on SIGINT it stops, joins its threads and prints its summary).
+        while kill -0 "$wrk_pid" 2>/dev/null; do
+            if [ "$(find "$done_dir" -name 'thread-*' | wc -l)" -ge "$threads" ]; then
+                kill -INT "$wrk_pid" 2>/dev/null || true
+                break
+            fi
+            sleep 1
+        done
+    fi
+    wait "$wrk_pid" || true
+    grep '^RESULT' "$done_dir/wrk.out" | sed 's/^RESULT //'
 }
 
 for level in $LEVELS; do
@@ -82,9 +99,18 @@ done
 
 if [ "$SOAK_REQUESTS" -gt 0 ]; then
     before="$(memory)"
+    # Resident memory through the soak, one sample every SOAK_SAMPLE seconds.
+    (
+        while sleep "${SOAK_SAMPLE:-30}"; do
+            awk '/^VmRSS/ {printf "%.1f\n", $2/1024}' "/proc/$server/status" || exit 0
+        done
+    ) > "$work/soak-rss.txt" &
+    sampler=$!
     result="$(run_wrk 4 "${SOAK_SECONDS}s" $(( SOAK_REQUESTS / 2 )))"
+    kill "$sampler" 2>/dev/null || true
     echo "soak c=4 $result"
     echo "soak memory before: $before  after: $(memory)"
+    echo "soak rss_mb every ${SOAK_SAMPLE:-30} s: $(tr '\n' ' ' < "$work/soak-rss.txt")"
 fi
 
 echo "end: $(memory)"

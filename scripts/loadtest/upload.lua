@@ -1,13 +1,16 @@
 -- wrk script for scripts/loadtest.sh: POSTs the JPEG named by $LOADTEST_IMAGE to
 -- /api/v1/recommendations as the multipart field `image`, counts answers by status, and stops
--- each thread after $LOADTEST_PER_THREAD answers when that is set. `done` prints one line of
--- `key=value` pairs that the shell script reads.
+-- each thread after $LOADTEST_PER_THREAD answers when that is set. wrk itself runs until its
+-- --duration is over even when every thread has stopped, so a thread that stops also writes a
+-- file into $LOADTEST_DONE_DIR, and the shell script interrupts wrk once all threads have.
+-- `done` prints one line of `key=value` pairs that the shell script reads.
 
 local boundary = "moodreelloadtest7d0e5a"
 local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("id", #threads)
 end
 
 function init(args)
@@ -39,7 +42,12 @@ function response(status, headers, body)
       io.stderr:write("unexpected status " .. status .. ": " .. body:sub(1, 300) .. "\n")
     end
   end
-  if limit and answered >= limit then
+  if limit and answered == limit then
+    local dir = os.getenv("LOADTEST_DONE_DIR")
+    if dir then
+      local marker = io.open(dir .. "/thread-" .. id, "w")
+      if marker then marker:close() end
+    end
     wrk.thread:stop()
   end
 end
