@@ -27,8 +27,11 @@ pub struct ModelFiles<'a> {
 /// A trained expression model ready for inference. Load it once and share it.
 #[derive(Debug, Clone)]
 pub struct ExpressionModel {
+    /// The network with its batch norms folded into the convolutions.
     net: ExpressionNet,
     config: NetworkConfig,
+    /// Trainable parameters of the network as trained (before folding).
+    parameters: usize,
     device: Device,
 }
 
@@ -82,8 +85,10 @@ impl ExpressionModel {
     /// Wraps a network already in memory (e.g. straight from training).
     pub fn from_network(net: ExpressionNet, config: NetworkConfig) -> Self {
         let device = Device::flex();
+        let net = net.valid();
         Self {
-            net: net.valid(),
+            parameters: net.num_params(),
+            net: net.fold_batch_norm(),
             config,
             device,
         }
@@ -96,7 +101,7 @@ impl ExpressionModel {
 
     /// Number of trainable parameters.
     pub fn parameter_count(&self) -> usize {
-        self.net.num_params()
+        self.parameters
     }
 
     /// Softmax probabilities for a batch of faces, in input order. With `tta`, each face is
