@@ -346,21 +346,7 @@ async fn with_the_one_slot_busy_photos_get_a_quick_503_and_moods_still_work() {
     // wait, the rest at once; none is read.
     let started = std::time::Instant::now();
     let requests: Vec<_> = (0..20)
-        .map(|_| {
-            let (client, url, photo) = (
-                app.client.clone(),
-                app.url("/api/v1/analyze"),
-                photo.clone(),
-            );
-            tokio::spawn(async move {
-                client
-                    .post(url)
-                    .multipart(image_form(photo))
-                    .send()
-                    .await
-                    .unwrap()
-            })
-        })
+        .map(|_| app.spawn_upload("/api/v1/analyze", photo.clone()))
         .collect();
     for request in requests {
         let response = request.await.unwrap();
@@ -409,20 +395,13 @@ async fn photos_beyond_the_queue_get_their_503_at_once() {
 
     let (sender, mut answers) = tokio::sync::mpsc::unbounded_channel();
     for _ in 0..queue + beyond {
-        let (client, url, photo, sender) = (
-            app.client.clone(),
-            app.url("/api/v1/analyze"),
-            photo.clone(),
+        let started = std::time::Instant::now();
+        let (upload, sender) = (
+            app.spawn_upload("/api/v1/analyze", photo.clone()),
             sender.clone(),
         );
         tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            let response = client
-                .post(url)
-                .multipart(image_form(photo))
-                .send()
-                .await
-                .unwrap();
+            let response = upload.await.unwrap();
             let retry_after = response.headers().get("retry-after").cloned();
             let _ = sender.send((response.status().as_u16(), retry_after, started.elapsed()));
         });
@@ -458,26 +437,11 @@ async fn concurrent_photos_beyond_the_slots_are_refused_not_queued() {
     .await;
     let photo = encode(&faceless(1600, 1200), ImageFormat::Png);
     let handles: Vec<_> = (0..6)
-        .map(|_| {
-            let (client, url, photo) = (
-                app.client.clone(),
-                app.url("/api/v1/analyze"),
-                photo.clone(),
-            );
-            tokio::spawn(async move {
-                let response = client
-                    .post(url)
-                    .multipart(image_form(photo))
-                    .send()
-                    .await
-                    .unwrap();
-                response.status().as_u16()
-            })
-        })
+        .map(|_| app.spawn_upload("/api/v1/analyze", photo.clone()))
         .collect();
     let mut statuses = Vec::new();
     for handle in handles {
-        statuses.push(handle.await.unwrap());
+        statuses.push(handle.await.unwrap().status().as_u16());
     }
     assert!(
         statuses.iter().all(|s| *s == 200 || *s == 503),

@@ -43,6 +43,20 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// Starts `POST path` with `bytes` as the form's `image` on a task of its own, so that
+    /// several uploads are in flight at once; the task gives the answer.
+    pub fn spawn_upload(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+    ) -> tokio::task::JoinHandle<reqwest::Response> {
+        let request = self
+            .client
+            .post(self.url(path))
+            .multipart(image_form(bytes));
+        tokio::spawn(async move { request.send().await.unwrap() })
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
