@@ -16,48 +16,22 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use std::hint::black_box;
-use std::io::Cursor;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use catalog::Catalog;
 use criterion::{Criterion, criterion_group, criterion_main};
-use image::imageops::{self, FilterType};
-use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use moodreel::pipeline::PhotoPipeline;
 use recommend::Request;
+
+#[path = "../crates/vision/tests/common/textured.rs"]
+mod textured;
 
 /// The development photo with one frontal face (512×512).
 fn face_photo_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/data/photos/face_controls/images/astronaut.png")
-}
-
-/// `face` scaled to `face_side` pixels and pasted in the middle of a `width`×`height` textured
-/// background, encoded as JPEG at the `image` crate's default quality.
-fn photo_jpeg(face: &RgbImage, width: u32, height: u32, face_side: u32) -> Vec<u8> {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut canvas = RgbImage::from_fn(width, height, |x, y| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let noise = (state % 24) as u32;
-        Rgb([
-            (x * 120 / width + noise + 60) as u8,
-            (y * 120 / height + noise + 60) as u8,
-            (100 + noise) as u8,
-        ])
-    });
-    let scaled = imageops::resize(face, face_side, face_side, FilterType::Triangle);
-    let left = i64::from((width - face_side) / 2);
-    let top = i64::from((height - face_side) / 2);
-    imageops::overlay(&mut canvas, &scaled, left, top);
-    let mut bytes = Vec::new();
-    DynamicImage::ImageRgb8(canvas)
-        .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Jpeg)
-        .unwrap();
-    bytes
 }
 
 /// Photo bytes → reading → ten films: what one upload to the API costs, minus HTTP.
@@ -91,7 +65,7 @@ fn bench(c: &mut Criterion) {
     }
     // A webcam frame with a face of 300 px, a phone photo with a face of 1500 px.
     for (width, height, face_side) in [(640, 480, 300), (4000, 3000, 1500)] {
-        let jpeg = photo_jpeg(&face, width, height, face_side);
+        let jpeg = textured::textured_photo_jpeg(Some(&face), width, height, face_side);
         let faces = with_tta.read_bytes(&jpeg).unwrap().1.faces.len();
         assert!(
             faces > 0,

@@ -9,42 +9,23 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/common/textured.rs"]
+mod textured;
 
-use std::io::Cursor;
 use std::time::Instant;
 
-use vision::image::imageops::{self, FilterType};
-use vision::image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+use vision::image::{DynamicImage, RgbImage};
 use vision::{DetectorSettings, FaceDetector};
 
-/// `face` (if any) scaled to `face_side` pixels in the middle of a textured background, as JPEG.
+/// The bench's picture: `face` (if any) on a textured background, as JPEG, decoded again.
 fn photo(
     face: Option<&RgbImage>,
     width: u32,
     height: u32,
     face_side: u32,
 ) -> anyhow::Result<DynamicImage> {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut canvas = RgbImage::from_fn(width, height, |x, y| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let noise = (state % 24) as u32;
-        Rgb([
-            (x * 120 / width + noise + 60) as u8,
-            (y * 120 / height + noise + 60) as u8,
-            (100 + noise) as u8,
-        ])
-    });
-    if let Some(face) = face {
-        let scaled = imageops::resize(face, face_side, face_side, FilterType::Triangle);
-        let left = i64::from((width - face_side) / 2);
-        let top = i64::from((height - face_side) / 2);
-        imageops::overlay(&mut canvas, &scaled, left, top);
-    }
-    let mut bytes = Vec::new();
-    DynamicImage::ImageRgb8(canvas).write_to(&mut Cursor::new(&mut bytes), ImageFormat::Jpeg)?;
-    Ok(vision::decode(&bytes)?)
+    let jpeg = textured::textured_photo_jpeg(face, width, height, face_side);
+    Ok(vision::decode(&jpeg)?)
 }
 
 fn median(times: &mut [f64]) -> f64 {
