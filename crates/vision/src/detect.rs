@@ -371,11 +371,35 @@ impl WorkingImage {
 /// Grey image whose pixels are the mean of `block × block` squares of the photo (the last
 /// partial row and column of blocks are dropped).
 fn box_shrink(image: &DynamicImage, block: u32) -> GrayImage {
-    let source = GreySource::new(image);
-    let width = (image.width() / block).max(1);
-    let height = (image.height() / block).max(1);
-    let block_x = block.min(image.width()) as usize;
-    let block_y = block.min(image.height()) as usize;
+    box_shrink_source(
+        &GreySource::new(image),
+        image.width(),
+        image.height(),
+        block,
+    )
+}
+
+/// The mean of every 2×2 block of `grey` (a last odd row or column is dropped); `None` when the
+/// result would be smaller than the cascade's window.
+fn halve(grey: &GrayImage) -> Option<GrayImage> {
+    if grey.width() / 2 < WINDOW_SIDE || grey.height() / 2 < WINDOW_SIDE {
+        return None;
+    }
+    let source = GreySource::Grey(grey.as_raw(), grey.width() as usize);
+    Some(box_shrink_source(&source, grey.width(), grey.height(), 2))
+}
+
+/// [`box_shrink`] of a `width`×`height` grey source.
+fn box_shrink_source(
+    source: &GreySource<'_>,
+    from_width: u32,
+    from_height: u32,
+    block: u32,
+) -> GrayImage {
+    let width = (from_width / block).max(1);
+    let height = (from_height / block).max(1);
+    let block_x = block.min(from_width) as usize;
+    let block_y = block.min(from_height) as usize;
     let area = (block_x * block_y) as u32;
     let mut row = vec![0u8; width as usize * block_x];
     let mut sums = vec![0u32; width as usize];
@@ -394,33 +418,6 @@ fn box_shrink(image: &DynamicImage, block: u32) -> GrayImage {
         }
     }
     out
-}
-
-/// The mean of every 2×2 block of `grey` (a last odd row or column is dropped); `None` when the
-/// result would be smaller than the cascade's window.
-fn halve(grey: &GrayImage) -> Option<GrayImage> {
-    let (width, height) = (grey.width() / 2, grey.height() / 2);
-    if width < WINDOW_SIDE || height < WINDOW_SIDE {
-        return None;
-    }
-    let stride = grey.width() as usize;
-    let raw = grey.as_raw();
-    let mut out = GrayImage::new(width, height);
-    for (y, out_row) in out.chunks_exact_mut(width as usize).enumerate() {
-        let top = &raw[2 * y * stride..][..2 * width as usize];
-        let bottom = &raw[(2 * y + 1) * stride..][..2 * width as usize];
-        for ((level, top), bottom) in out_row
-            .iter_mut()
-            .zip(top.chunks_exact(2))
-            .zip(bottom.chunks_exact(2))
-        {
-            let sum =
-                u32::from(top[0]) + u32::from(top[1]) + u32::from(bottom[0]) + u32::from(bottom[1]);
-            // A mean of four 8-bit levels is at most 255.
-            *level = ((sum + 2) / 4) as u8;
-        }
-    }
-    Some(out)
 }
 
 /// A copy of `grey` centred on a uniform grey canvas with the given borders.
