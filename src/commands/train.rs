@@ -39,6 +39,10 @@ pub struct Args {
     /// Training settings as JSON (a train_config.json); flags above override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Start from the weights of this model folder (e.g. an earlier run's best/) instead of
+    /// random ones, with a fresh optimizer and learning-rate schedule.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub init: Option<PathBuf>,
     /// Continue the run in --out from its last checkpoint.
     #[arg(long)]
     pub resume: bool,
@@ -76,6 +80,9 @@ pub fn run(args: Args) -> CommandResult {
     }
     if let Some(seed) = args.seed {
         config.seed = seed;
+    }
+    if let Some(init) = &args.init {
+        config.init = Some(init.clone());
     }
     if args.ferplus.is_none() {
         config.ferplus_weight = 0.0;

@@ -45,6 +45,9 @@ pub enum TrainError {
         "the checkpoint was made with other settings than these (see {0}); resume with the same settings or use a new --out folder"
     )]
     ConfigMismatch(PathBuf),
+    /// `init` names a model of another shape than the run's network.
+    #[error("{0} describes another network than this run's; use the same network settings")]
+    InitMismatch(PathBuf),
     /// No data to train on.
     #[error("the {0} split is empty")]
     NoData(&'static str),

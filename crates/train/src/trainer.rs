@@ -58,6 +58,11 @@ pub struct TrainConfig {
     pub class_balance: f32,
     /// Seed of every random choice.
     pub seed: u64,
+    /// A model folder (`config.json` + `model.safetensors`, e.g. an earlier run's `best/`)
+    /// whose weights the run starts from instead of random ones: a second learning-rate cycle
+    /// or fine-tuning on other data. Its network must be `network`. The optimizer starts fresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -75,6 +80,7 @@ impl Default for TrainConfig {
             ferplus_weight: 0.5,
             class_balance: 0.3,
             seed: 42,
+            init: None,
         }
     }
 }
@@ -226,6 +232,10 @@ pub fn train(
         tracing::info!(epochs_done = state.epochs_done, "resuming");
         observer.resumed(state.epochs_done, state.best_accuracy, state.best_epoch);
     } else {
+        if let Some(init) = &config.init {
+            net = load_init(init, &config.network, net)?;
+            tracing::info!(init = %init.display(), "starting from trained weights");
+        }
         write_json(&run.root().join("train_config.json"), config)?;
     }
     let mut history = run.read_metrics()?;
@@ -458,6 +468,27 @@ fn save_checkpoint(
         })?;
     write_json(&staging.join("state.json"), state)?;
     replace_dir(&staging, &dir)
+}
+
+/// Loads the weights of the model folder `dir` into `net` (built from `network`).
+fn load_init(
+    dir: &Path,
+    network: &NetworkConfig,
+    mut net: ExpressionNet,
+) -> Result<ExpressionNet, TrainError> {
+    let config_path = dir.join(CONFIG_FILE);
+    let config: NetworkConfig = read_json(&config_path)?;
+    if config != *network {
+        return Err(TrainError::InitMismatch(config_path));
+    }
+    let weights = dir.join(WEIGHTS_FILE);
+    let mut store = SafetensorsStore::from_file(&weights);
+    net.load_from(&mut store)
+        .map_err(|error| TrainError::Corrupt {
+            path: weights.clone(),
+            message: error.to_string(),
+        })?;
+    Ok(net)
 }
 
 fn load_checkpoint(

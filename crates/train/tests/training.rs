@@ -1,11 +1,16 @@
 //! End-to-end training on a tiny synthetic dataset: the loss falls, and a run interrupted
-//! after one epoch and resumed ends in exactly the same state as an uninterrupted run.
+//! after one epoch and resumed ends in exactly the same state as an uninterrupted run, and a run
+//! can start from the weights of a trained model.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use dataset::FerSplit;
 use expression::{ExpressionModel, FACE_PIXELS, FACE_SIDE, NetworkConfig};
 use train::{AugmentConfig, RunFolder, Silent, TrainConfig, TrainData, TrainObserver};
+
+/// burn's random generator is one per process: two trainings at once in this test binary's
+/// threads would draw from it in turn and neither would be reproducible. Each test holds this.
+static ONE_TRAINING_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Faces whose class is drawn as a bright horizontal band at a class-specific height.
 fn synthetic(per_class: usize, seed: u32) -> FerSplit {
@@ -64,6 +69,9 @@ impl TrainObserver for StopAfterFirstEpoch {
 
 #[test]
 fn loss_falls_and_resume_continues_exactly() {
+    let _alone = ONE_TRAINING_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let train_split = synthetic(30, 1);
     let validation = synthetic(6, 2);
     let data = || TrainData {
@@ -139,6 +147,71 @@ fn loss_falls_and_resume_continues_exactly() {
     };
     let error = train::train(&other, data(), &resumed, true, &mut Silent).unwrap_err();
     assert!(error.to_string().contains("other settings"), "{error}");
+}
+
+#[test]
+fn a_run_starts_from_the_weights_of_a_model_folder() {
+    let _alone = ONE_TRAINING_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let train_split = synthetic(30, 1);
+    let validation = synthetic(6, 2);
+    let data = || TrainData {
+        train: &train_split,
+        validation: &validation,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let first = RunFolder::new(dir.path().join("first"));
+    train::train(&tiny_config(1), data(), &first, false, &mut Silent).unwrap();
+
+    // At learning rate 0 the optimizer moves nothing, so the second run's trained parameters
+    // are exactly the ones it started from: the first run's (batch-norm running statistics
+    // follow the data, not the optimizer, and are left out).
+    let trainable = |path: &std::path::Path| {
+        let mut weights = read_safetensors(path);
+        weights.retain(|name, _| !name.contains("running_"));
+        weights
+    };
+    let frozen = |init: Option<std::path::PathBuf>| TrainConfig {
+        learning_rate: 0.0,
+        init,
+        ..tiny_config(1)
+    };
+    let second = RunFolder::new(dir.path().join("second"));
+    train::train(&frozen(Some(first.best())), data(), &second, false, &mut Silent).unwrap();
+    let started_from = trainable(&first.best().join("model.safetensors"));
+    assert!(!started_from.is_empty());
+    assert_eq!(
+        trainable(&second.checkpoint().join("model.safetensors")),
+        started_from
+    );
+    // Without `init` the same run keeps its random start, which is not the first run's.
+    let fresh = RunFolder::new(dir.path().join("fresh"));
+    train::train(&frozen(None), data(), &fresh, false, &mut Silent).unwrap();
+    assert_ne!(
+        trainable(&fresh.checkpoint().join("model.safetensors")),
+        started_from
+    );
+    // The run's settings say where it started.
+    let saved: TrainConfig = serde_json::from_str(
+        &std::fs::read_to_string(second.root().join("train_config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved.init, Some(first.best()));
+
+    // A model of another shape is refused, naming its config file.
+    let mut other = frozen(Some(first.best()));
+    other.network.hidden = 16;
+    let error = train::train(
+        &other,
+        data(),
+        &RunFolder::new(dir.path().join("other")),
+        false,
+        &mut Silent,
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("config.json"), "{error}");
+    assert!(error.to_string().contains("another network"), "{error}");
 }
 
 /// Wall-clock fields differ between runs; everything else must match.
