@@ -178,7 +178,14 @@ fn a_run_starts_from_the_weights_of_a_model_folder() {
         ..tiny_config(1)
     };
     let second = RunFolder::new(dir.path().join("second"));
-    train::train(&frozen(Some(first.best())), data(), &second, false, &mut Silent).unwrap();
+    train::train(
+        &frozen(Some(first.best())),
+        data(),
+        &second,
+        false,
+        &mut Silent,
+    )
+    .unwrap();
     let started_from = trainable(&first.best().join("model.safetensors"));
     assert!(!started_from.is_empty());
     assert_eq!(

@@ -1,18 +1,14 @@
-//! Finding faces: the SeetaFace frontal cascade (`rustface`) run on a grey working copy of the
+//! Finding faces: the SeetaFace frontal cascade (the `seeta` crate) run on a grey working copy of the
 //! photo, sized so that the cascade sees faces at the scales it handles well.
 
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, GrayImage};
-use rustface::{ImageData, Model};
 
 use crate::grey::GreySource;
 
-/// The SeetaFace frontal face model, copied from the `rustface` package at build time.
-static SEETA_MODEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/seeta_fd_frontal_v1.0.bin"));
-
 /// The side of the cascade's sliding window: faces smaller than this in the working image are
 /// not found.
-const WINDOW_SIDE: u32 = 40;
+const WINDOW_SIDE: u32 = seeta::WINDOW;
 
 /// Longest side of the copy searched by the border retry (see [`FaceDetector::detect`]).
 const RETRY_SIDE: u32 = 320;
@@ -118,7 +114,7 @@ impl Default for DetectorSettings {
 pub enum DetectorError {
     /// The embedded model could not be parsed (a build problem, not an input problem).
     #[error("the embedded face model is unreadable: {0}")]
-    Model(#[source] std::io::Error),
+    Model(#[source] seeta::ModelError),
     /// A setting is outside the range the cascade accepts.
     #[error("invalid detector setting: {0}")]
     InvalidSettings(&'static str),
@@ -129,7 +125,7 @@ pub enum DetectorError {
 /// Detection is deterministic: the same image gives the same boxes.
 #[derive(Clone)]
 pub struct FaceDetector {
-    model: Model,
+    cascade: seeta::Detector,
     settings: DetectorSettings,
 }
 
@@ -151,8 +147,17 @@ impl FaceDetector {
     /// A detector with the embedded model and the given settings.
     pub fn with_settings(settings: DetectorSettings) -> Result<Self, DetectorError> {
         validate(&settings)?;
-        let model = rustface::read_model(SEETA_MODEL).map_err(DetectorError::Model)?;
-        Ok(Self { model, settings })
+        let model = seeta::read_model(seeta::FRONTAL_MODEL).map_err(DetectorError::Model)?;
+        let cascade = seeta::Detector::new(
+            model,
+            seeta::Settings {
+                score_threshold: settings.score_threshold,
+                pyramid_scale_factor: settings.pyramid_scale_factor,
+                window_step: settings.window_step,
+            },
+        )
+        .map_err(|error| DetectorError::InvalidSettings(error.0))?;
+        Ok(Self { cascade, settings })
     }
 
     /// The settings this detector searches with.
@@ -205,7 +210,7 @@ impl FaceDetector {
         let faces = self.search(&half, 0, 0);
         let largest = faces
             .iter()
-            .map(|face| face.bbox().width() as f32 / shrink_x)
+            .map(|face| face.side as f32 / shrink_x)
             .fold(0.0f32, f32::max);
         tracing::debug!(found = faces.len(), largest, "quick pass");
         if faces.is_empty() || largest < accept as f32 {
@@ -252,45 +257,20 @@ impl FaceDetector {
 
     /// Runs the cascade on a grey image whose content starts at (offset_x, offset_y); returns
     /// boxes in the coordinates of that content.
-    fn search(&self, grey: &GrayImage, offset_x: u32, offset_y: u32) -> Vec<rustface::FaceInfo> {
-        let grey = pad_for_pyramid(grey, self.settings.pyramid_scale_factor);
-        if grey.width() < WINDOW_SIDE || grey.height() < WINDOW_SIDE {
-            return Vec::new();
-        }
-        // rustface's detector is neither Send nor Sync (it keeps scratch buffers), so each
-        // search gets its own; cloning the parsed model costs well under a millisecond.
-        let mut detector = rustface::create_detector_with_model(self.model.clone());
-        detector.set_score_thresh(self.settings.score_threshold);
-        detector.set_pyramid_scale_factor(self.settings.pyramid_scale_factor);
-        detector.set_slide_window_step(self.settings.window_step, self.settings.window_step);
-        let mut faces =
-            detector.detect(&ImageData::new(grey.as_raw(), grey.width(), grey.height()));
+    fn search(&self, grey: &GrayImage, offset_x: u32, offset_y: u32) -> Vec<seeta::Face> {
+        let mut faces = self
+            .cascade
+            .detect(grey.as_raw(), grey.width(), grey.height());
         for face in &mut faces {
-            let bbox = face.bbox_mut();
-            bbox.set_x(bbox.x() - offset_x as i32);
-            bbox.set_y(bbox.y() - offset_y as i32);
+            face.x -= offset_x as i32;
+            face.y -= offset_y as i32;
         }
         faces
     }
 }
 
+/// Checks the settings of the working copy; the cascade's own are checked by `seeta`.
 fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
-    // rustface panics on values outside these ranges; refuse them here instead.
-    if settings.score_threshold.is_nan() || settings.score_threshold <= 0.0 {
-        return Err(DetectorError::InvalidSettings(
-            "score_threshold must be positive",
-        ));
-    }
-    if !(0.01..=0.99).contains(&settings.pyramid_scale_factor) {
-        return Err(DetectorError::InvalidSettings(
-            "pyramid_scale_factor must lie in [0.01, 0.99]",
-        ));
-    }
-    if settings.window_step == 0 {
-        return Err(DetectorError::InvalidSettings(
-            "window_step must be positive",
-        ));
-    }
     if settings.max_working_side < WINDOW_SIDE
         || settings.min_working_side > settings.max_working_side
     {
@@ -321,14 +301,13 @@ struct Scale {
 
 impl Scale {
     /// A box found in the working image, in the photo's coordinates.
-    fn to_photo(self, face: &rustface::FaceInfo) -> FaceBox {
-        let bbox = face.bbox();
+    fn to_photo(self, face: &seeta::Face) -> FaceBox {
         FaceBox {
-            x: (bbox.x() as f32 / self.x).round() as i32,
-            y: (bbox.y() as f32 / self.y).round() as i32,
-            width: (bbox.width() as f32 / self.x).round() as u32,
-            height: (bbox.height() as f32 / self.y).round() as u32,
-            score: face.score(),
+            x: (face.x as f32 / self.x).round() as i32,
+            y: (face.y as f32 / self.y).round() as i32,
+            width: (face.side as f32 / self.x).round() as u32,
+            height: (face.side as f32 / self.y).round() as u32,
+            score: face.score,
         }
     }
 }
@@ -431,47 +410,6 @@ fn with_border(grey: &GrayImage, border_x: u32, border_y: u32) -> GrayImage {
     canvas
 }
 
-/// rustface sizes each pyramid level by truncating `side × scale`; a level that truncates to
-/// just under the 40-pixel window would underflow inside the library. Such sizes are avoided by
-/// adding a few grey columns or rows on the right and bottom, which moves no coordinate.
-fn pad_for_pyramid(grey: &GrayImage, scale_step: f32) -> std::borrow::Cow<'_, GrayImage> {
-    let (width, height) = (grey.width(), grey.height());
-    for extra in 0..8u32 {
-        if pyramid_is_safe(width + extra, height + extra, scale_step) {
-            if extra == 0 {
-                return std::borrow::Cow::Borrowed(grey);
-            }
-            let mut padded =
-                GrayImage::from_pixel(width + extra, height + extra, image::Luma([BORDER_GREY]));
-            imageops::replace(&mut padded, grey, 0, 0);
-            return std::borrow::Cow::Owned(padded);
-        }
-    }
-    // No small padding helps (cannot happen for real sizes): search nothing rather than risk it.
-    std::borrow::Cow::Owned(GrayImage::new(1, 1))
-}
-
-/// Replays rustface 0.1.7's pyramid arithmetic (f32, exactly as it does it) and checks that
-/// every level it visits is at least one window wide and high.
-fn pyramid_is_safe(width: u32, height: u32, scale_step: f32) -> bool {
-    let min_side = width.min(height);
-    if min_side < WINDOW_SIDE {
-        // rustface visits no level at all.
-        return true;
-    }
-    let min_scale = WINDOW_SIDE as f32 / min_side as f32;
-    let mut scale = 1.0f32;
-    while scale >= min_scale {
-        let level_width = (width as f32 * scale) as u32;
-        let level_height = (height as f32 * scale) as u32;
-        if level_width < WINDOW_SIDE || level_height < WINDOW_SIDE {
-            return false;
-        }
-        scale *= scale_step;
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,17 +418,6 @@ mod tests {
     fn detector_is_shareable() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<FaceDetector>();
-    }
-
-    #[test]
-    fn pyramid_guard_finds_no_unsafe_level_after_padding() {
-        for width in 1..700 {
-            for height in [40, 41, 47, 48, 49, 50, 63, 64, 99, 100, 240, 480] {
-                let grey = GrayImage::new(width, height);
-                let padded = pad_for_pyramid(&grey, 0.8);
-                assert!(pyramid_is_safe(padded.width(), padded.height(), 0.8));
-            }
-        }
     }
 
     #[test]

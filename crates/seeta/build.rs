@@ -16,9 +16,9 @@ const RUSTFACE_VERSION: &str = "0.1.7";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-env-changed=VISION_SEETA_MODEL");
+    println!("cargo:rerun-if-env-changed=SEETA_MODEL_FILE");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let source = match env::var_os("VISION_SEETA_MODEL") {
+    let source = match env::var_os("SEETA_MODEL_FILE") {
         // For unusual build set-ups where cargo cannot say where its sources are.
         Some(path) => PathBuf::from(path),
         None => rustface_package_dir(&out_dir)
@@ -28,7 +28,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", source.display());
     if let Err(error) = std::fs::copy(&source, out_dir.join(MODEL_FILE)) {
         panic!(
-            "cannot copy the face model {}: {error} (set VISION_SEETA_MODEL to its path)",
+            "cannot copy the face model {}: {error} (set SEETA_MODEL_FILE to its path)",
             source.display()
         );
     }
@@ -57,7 +57,7 @@ fn rustface_package_dir(out_dir: &Path) -> PathBuf {
         .unwrap_or_else(|error| panic!("cannot run `cargo metadata`: {error}"));
     if !output.status.success() {
         panic!(
-            "`cargo metadata` failed (set VISION_SEETA_MODEL to the model's path): {}",
+            "`cargo metadata` failed (set SEETA_MODEL_FILE to the model's path): {}",
             String::from_utf8_lossy(&output.stderr)
         );
     }

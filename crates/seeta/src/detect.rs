@@ -1,0 +1,307 @@
+//! The funnel: boosted LAB classifiers over every window of an image pyramid, then MLP stages
+//! that refine and re-score the surviving windows on the full-resolution image.
+
+use std::cmp::Ordering;
+
+use crate::lab::LabFeatureMap;
+use crate::model::Model;
+use crate::pyramid::resize;
+use crate::surf::{MlpScratch, SurfFeatureMap};
+
+/// The side of the square window every classifier sees.
+pub const WINDOW: u32 = 40;
+const WINDOW_SIDE: usize = WINDOW as usize;
+
+/// How a search is run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// Faces scoring below this are dropped (the engine's scores; 2.0 is a cautious choice).
+    pub score_threshold: f64,
+    /// Ratio between successive pyramid levels, in [0.01, 0.99].
+    pub pyramid_scale_factor: f32,
+    /// Step of the sliding window, in pixels of each level (at least 1).
+    pub window_step: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            score_threshold: 2.0,
+            pyramid_scale_factor: 0.8,
+            window_step: 4,
+        }
+    }
+}
+
+/// Settings outside their ranges.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("invalid detector settings: {0}")]
+pub struct SettingsError(pub &'static str);
+
+/// A face found: a square box in image pixels (it may reach past the edges) and its score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Face {
+    /// Left edge.
+    pub x: i32,
+    /// Top edge.
+    pub y: i32,
+    /// Width and height.
+    pub side: u32,
+    /// The last stage's score summed over the windows merged into this one.
+    pub score: f64,
+}
+
+/// A face detector: the parsed model and settings. It keeps no state between searches, so one
+/// detector serves any number of threads.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    model: Model,
+    settings: Settings,
+}
+
+impl Detector {
+    /// A detector searching with `settings`.
+    pub fn new(model: Model, settings: Settings) -> Result<Self, SettingsError> {
+        if settings.score_threshold.is_nan() || settings.score_threshold <= 0.0 {
+            return Err(SettingsError("score_threshold must be positive"));
+        }
+        if !(0.01..=0.99).contains(&settings.pyramid_scale_factor) {
+            return Err(SettingsError(
+                "pyramid_scale_factor must lie in [0.01, 0.99]",
+            ));
+        }
+        if settings.window_step == 0 {
+            return Err(SettingsError("window_step must be positive"));
+        }
+        Ok(Self { model, settings })
+    }
+
+    /// The settings this detector searches with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Finds the faces of at least 40 pixels in a grey image (`width` × `height` bytes, row by
+    /// row). An image smaller than the window, or whose length does not match its size, has none.
+    pub fn detect(&self, pixels: &[u8], width: u32, height: u32) -> Vec<Face> {
+        let (width, height) = (width as usize, height as usize);
+        if width < WINDOW_SIDE || height < WINDOW_SIDE || pixels.len() != width * height {
+            return Vec::new();
+        }
+        let image = Grey {
+            pixels,
+            width,
+            height,
+        };
+        let mut candidates = self.scan_pyramid(&image);
+        for (index, hierarchy) in self.model.hierarchies.iter().enumerate() {
+            let last = index + 1 == self.model.hierarchies.len();
+            let mut refined = Vec::with_capacity(hierarchy.len());
+            for refiner in hierarchy {
+                let mut windows: Vec<Candidate> = refiner
+                    .sources
+                    .iter()
+                    .flat_map(|&source| candidates[source].iter().copied())
+                    .collect();
+                for (stage_index, stage) in refiner.stages.iter().enumerate() {
+                    windows = refine(&image, windows, stage);
+                    if stage_index + 1 < refiner.stages.len() {
+                        windows = non_maximum_suppression(windows, 0.8);
+                    } else if last {
+                        windows = non_maximum_suppression(windows, 0.3);
+                    }
+                }
+                refined.push(windows);
+            }
+            candidates = refined;
+        }
+        candidates
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|candidate| candidate.score >= self.settings.score_threshold)
+            .map(|candidate| Face {
+                x: candidate.x,
+                y: candidate.y,
+                side: candidate.side,
+                score: candidate.score,
+            })
+            .collect()
+    }
+
+    /// The first hierarchy: every window of every pyramid level, through each boosted
+    /// classifier; the windows it keeps, merged per classifier.
+    fn scan_pyramid(&self, image: &Grey<'_>) -> Vec<Vec<Candidate>> {
+        let classifiers = &self.model.window_classifiers;
+        let mut proposals = vec![Vec::new(); classifiers.len()];
+        let min_scale = WINDOW as f32 / image.width.min(image.height) as f32;
+        let step = self.settings.window_step as usize;
+        let mut level = Vec::new();
+        let mut features = LabFeatureMap::default();
+        let mut scale = 1.0f32;
+        while scale >= min_scale {
+            let level_width = (image.width as f32 * scale) as usize;
+            let level_height = (image.height as f32 * scale) as usize;
+            // f32 rounding can leave a last level just under the window: it holds no window.
+            if level_width >= WINDOW_SIDE && level_height >= WINDOW_SIDE {
+                resize(
+                    image.pixels,
+                    image.width,
+                    image.height,
+                    level_width,
+                    level_height,
+                    &mut level,
+                );
+                features.compute(&level, level_width, level_height);
+                let side = (WINDOW as f32 / scale + 0.5) as u32;
+                for y in (0..=level_height - WINDOW_SIDE).step_by(step) {
+                    for x in (0..=level_width - WINDOW_SIDE).step_by(step) {
+                        for (classifier, found) in classifiers.iter().zip(&mut proposals) {
+                            if let Some(score) = classifier.classify(&features, x, y, WINDOW_SIDE) {
+                                found.push(Candidate {
+                                    x: (x as f32 / scale + 0.5) as i32,
+                                    y: (y as f32 / scale + 0.5) as i32,
+                                    side,
+                                    score: f64::from(score),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            scale *= self.settings.pyramid_scale_factor;
+        }
+        proposals
+            .into_iter()
+            .map(|found| non_maximum_suppression(found, 0.8))
+            .collect()
+    }
+}
+
+/// A grey image.
+struct Grey<'a> {
+    pixels: &'a [u8],
+    width: usize,
+    height: usize,
+}
+
+impl Grey<'_> {
+    /// The `side` × `side` square at (x, y), black outside the image, resized to the window.
+    fn window(&self, x: i32, y: i32, side: usize, crop: &mut Vec<u8>, out: &mut Vec<u8>) {
+        crop.clear();
+        crop.resize(side * side, 0);
+        for (row, line) in crop.chunks_exact_mut(side).enumerate() {
+            let Some(source_y) = usize::try_from(i64::from(y) + row as i64)
+                .ok()
+                .filter(|&source_y| source_y < self.height)
+            else {
+                continue;
+            };
+            let source = &self.pixels[source_y * self.width..(source_y + 1) * self.width];
+            // Columns of the square that fall inside the image.
+            let first = usize::try_from(-i64::from(x)).unwrap_or(0).min(side);
+            let last = usize::try_from(self.width as i64 - i64::from(x))
+                .unwrap_or(0)
+                .min(side);
+            if first < last {
+                let start = (i64::from(x) + first as i64) as usize;
+                line[first..last].copy_from_slice(&source[start..start + (last - first)]);
+            }
+        }
+        resize(crop, side, side, WINDOW_SIDE, WINDOW_SIDE, out);
+    }
+}
+
+/// A window on its way through the funnel, in the coordinates of the full image.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    x: i32,
+    y: i32,
+    side: u32,
+    score: f64,
+}
+
+/// Runs one MLP stage on every window: the windows it accepts, moved and resized by its
+/// regression and carrying its score.
+fn refine(
+    image: &Grey<'_>,
+    windows: Vec<Candidate>,
+    stage: &crate::surf::MlpClassifier,
+) -> Vec<Candidate> {
+    let mut features = SurfFeatureMap::default();
+    let mut scratch = MlpScratch::default();
+    let (mut crop, mut window) = (Vec::new(), Vec::new());
+    let mut kept = Vec::with_capacity(windows.len());
+    for candidate in windows {
+        let side = candidate.side as i32;
+        if candidate.x + side <= 0 || candidate.y + side <= 0 || candidate.side < 2 {
+            continue;
+        }
+        image.window(
+            candidate.x,
+            candidate.y,
+            candidate.side as usize,
+            &mut crop,
+            &mut window,
+        );
+        features.compute(&window, WINDOW_SIDE);
+        let output = stage.classify(&features, &mut scratch);
+        if !output.positive {
+            continue;
+        }
+        // The engine moves a window that reaches past the top or left edge inside before
+        // regressing it (its crop routine clamps the box it is given); kept for fidelity.
+        let (x, y) = (candidate.x.max(0) as f32, candidate.y.max(0) as f32);
+        let size = candidate.side as f32;
+        let [shift_x, shift_y, scale] = output.regression;
+        let new_side = ((scale * 2.0 - 1.0) * size + size + 0.5).floor();
+        kept.push(Candidate {
+            x: ((shift_x * 2.0 - 1.0) * size + x + (size - new_side) * 0.5 + 0.5).floor() as i32,
+            y: ((shift_y * 2.0 - 1.0) * size + y + (size - new_side) * 0.5 + 0.5).floor() as i32,
+            side: new_side as u32,
+            score: f64::from(output.score),
+        });
+    }
+    kept
+}
+
+/// Greedy non-maximum suppression: the best-scoring window absorbs every later one that
+/// overlaps it by more than `threshold` (intersection over union) and adds up their scores.
+fn non_maximum_suppression(mut windows: Vec<Candidate>, threshold: f32) -> Vec<Candidate> {
+    windows.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(Ordering::Equal));
+    let mut merged = vec![false; windows.len()];
+    let mut kept = Vec::new();
+    for index in 0..windows.len() {
+        if merged[index] {
+            continue;
+        }
+        merged[index] = true;
+        let best = windows[index];
+        let mut score = best.score;
+        let side = best.side as i32;
+        let area = (best.side * best.side) as f32;
+        let (right, bottom) = (best.x + side - 1, best.y + side - 1);
+        for (other, merged) in windows.iter().zip(&mut merged).skip(index + 1) {
+            if *merged {
+                continue;
+            }
+            let other_side = other.side as i32;
+            let left = best.x.max(other.x);
+            let top = best.y.max(other.y);
+            let width = right.min(other.x + other_side - 1) - left + 1;
+            let height = bottom.min(other.y + other_side - 1) - top + 1;
+            if width <= 0 || height <= 0 {
+                continue;
+            }
+            let other_area = (other.side * other.side) as f32;
+            let intersection = (width * height) as f32;
+            if intersection / (area + other_area - intersection) > threshold {
+                *merged = true;
+                score += other.score;
+            }
+        }
+        kept.push(Candidate { score, ..best });
+    }
+    kept
+}

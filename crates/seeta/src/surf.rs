@@ -1,0 +1,308 @@
+//! The later stages of the funnel: multilayer perceptrons over SURF-like gradient features of a
+//! 40×40 window, which also regress the window onto the face.
+//!
+//! Each feature is a patch of the window cut into 2×2 cells; each cell gives eight sums of the
+//! horizontal and vertical gradients split by sign (dx and |dx| where dy ≥ 0, the same where
+//! dy < 0, and likewise for dy by the sign of dx); the 32 values are L2-normalised.
+
+/// Channels per cell: see the module documentation.
+const CHANNELS: usize = 8;
+/// Values per feature: 2×2 cells × 8 channels.
+pub(crate) const FEATURE_DIM: usize = 4 * CHANNELS;
+
+/// One layer of an MLP: `output = activation(weights · input + bias)`.
+#[derive(Debug, Clone)]
+pub(crate) struct Layer {
+    inputs: usize,
+    weights: Vec<f32>,
+    biases: Vec<f32>,
+}
+
+impl Layer {
+    pub(crate) fn new(inputs: usize, weights: Vec<f32>, biases: Vec<f32>) -> Self {
+        Self {
+            inputs,
+            weights,
+            biases,
+        }
+    }
+
+    fn outputs(&self) -> usize {
+        self.biases.len()
+    }
+
+    fn compute(&self, input: &[f32], output: &mut Vec<f32>, activation: fn(f32) -> f32) {
+        output.clear();
+        output.extend(
+            self.weights
+                .chunks_exact(self.inputs)
+                .zip(&self.biases)
+                .map(|(weights, bias)| activation(dot(input, weights) + bias)),
+        );
+    }
+}
+
+/// A dot product in eight independent lanes, so that the compiler can use vector instructions
+/// (a single running sum cannot be reordered).
+fn dot(left: &[f32], right: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (left_chunks, right_chunks) = (left.chunks_exact(8), right.chunks_exact(8));
+    let tail: f32 = left_chunks
+        .remainder()
+        .iter()
+        .zip(right_chunks.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (a, b) in left_chunks.zip(right_chunks) {
+        for lane in 0..8 {
+            lanes[lane] += a[lane] * b[lane];
+        }
+    }
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+        + tail
+}
+
+fn relu(x: f32) -> f32 {
+    x.max(0.0)
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// One MLP stage: features → hidden layers (ReLU) → four sigmoid outputs (score, then the
+/// window's shift in x and y and its scale, each in [0, 1]).
+#[derive(Debug, Clone)]
+pub(crate) struct MlpClassifier {
+    features: Vec<usize>,
+    threshold: f32,
+    layers: Vec<Layer>,
+}
+
+/// What an MLP stage says of a window.
+pub(crate) struct MlpOutput {
+    pub(crate) score: f32,
+    pub(crate) positive: bool,
+    /// Shift right, shift down and size, each in [0, 1] (0.5 = unchanged).
+    pub(crate) regression: [f32; 3],
+}
+
+impl MlpClassifier {
+    /// `None` when the layers do not chain from the features to at least four outputs.
+    pub(crate) fn new(features: Vec<usize>, threshold: f32, layers: Vec<Layer>) -> Option<Self> {
+        let mut width = features.len() * FEATURE_DIM;
+        for layer in &layers {
+            if layer.inputs != width || layer.weights.len() != layer.inputs * layer.outputs() {
+                return None;
+            }
+            width = layer.outputs();
+        }
+        let pool = FeaturePool::new();
+        (width >= 4 && !layers.is_empty() && features.iter().all(|&id| id < pool.features.len()))
+            .then_some(Self {
+                features,
+                threshold,
+                layers,
+            })
+    }
+
+    pub(crate) fn classify(&self, map: &SurfFeatureMap, scratch: &mut MlpScratch) -> MlpOutput {
+        scratch.input.clear();
+        for &feature in &self.features {
+            map.push_feature(feature, &mut scratch.input);
+        }
+        let last = self.layers.len() - 1;
+        for (index, layer) in self.layers.iter().enumerate() {
+            let activation: fn(f32) -> f32 = if index == last { sigmoid } else { relu };
+            layer.compute(&scratch.input, &mut scratch.output, activation);
+            std::mem::swap(&mut scratch.input, &mut scratch.output);
+        }
+        let output = &scratch.input;
+        MlpOutput {
+            score: output[0],
+            positive: output[0] > self.threshold,
+            regression: [output[1], output[2], output[3]],
+        }
+    }
+}
+
+/// Buffers an MLP reuses between windows.
+#[derive(Debug, Default)]
+pub(crate) struct MlpScratch {
+    input: Vec<f32>,
+    output: Vec<f32>,
+}
+
+/// A patch of the 40×40 window, split into 2×2 cells.
+#[derive(Debug, Clone, Copy)]
+struct Patch {
+    x: usize,
+    y: usize,
+    cell_width: usize,
+    cell_height: usize,
+}
+
+/// Every patch the model's features may refer to, in the order of their ids.
+#[derive(Debug)]
+struct FeaturePool {
+    features: Vec<Patch>,
+}
+
+impl FeaturePool {
+    const SAMPLE: usize = 40;
+    const MIN_PATCH: usize = 16;
+    const STEP: usize = 16;
+
+    /// Patches of aspect 1:1, 1:2, 2:1, 2:3 and 3:2 (width:height) from 16 pixels up to the
+    /// whole window, placed every 16 pixels.
+    fn new() -> Self {
+        let mut features = Vec::new();
+        for (aspect_width, aspect_height) in [(1, 1), (1, 2), (2, 1), (2, 3), (3, 2)] {
+            for height in Self::MIN_PATCH..=Self::SAMPLE {
+                if height % 2 != 0 || height % aspect_height != 0 {
+                    continue;
+                }
+                let width = height / aspect_height * aspect_width;
+                if width % 2 != 0 || !(Self::MIN_PATCH..=Self::SAMPLE).contains(&width) {
+                    continue;
+                }
+                for y in (0..=Self::SAMPLE - height).step_by(Self::STEP) {
+                    for x in (0..=Self::SAMPLE - width).step_by(Self::STEP) {
+                        features.push(Patch {
+                            x,
+                            y,
+                            cell_width: width / 2,
+                            cell_height: height / 2,
+                        });
+                    }
+                }
+            }
+        }
+        Self { features }
+    }
+}
+
+/// The gradient channels of one window as inclusive integral images.
+#[derive(Debug)]
+pub(crate) struct SurfFeatureMap {
+    pool: FeaturePool,
+    side: usize,
+    /// `CHANNELS` interleaved integral images.
+    integral: Vec<i32>,
+    /// Gradients of the row being integrated.
+    dx: Vec<i32>,
+    dy: Vec<i32>,
+}
+
+impl Default for SurfFeatureMap {
+    fn default() -> Self {
+        Self {
+            pool: FeaturePool::new(),
+            side: 0,
+            integral: Vec::new(),
+            dx: Vec::new(),
+            dy: Vec::new(),
+        }
+    }
+}
+
+impl SurfFeatureMap {
+    /// Computes the integral images of a `side` × `side` window (side ≥ 2).
+    pub(crate) fn compute(&mut self, pixels: &[u8], side: usize) {
+        self.side = side;
+        self.integral.resize(side * side * CHANNELS, 0);
+        self.dx.resize(side, 0);
+        self.dy.resize(side, 0);
+        let row_of = |y: usize| &pixels[y * side..(y + 1) * side];
+        for y in 0..side {
+            let row = row_of(y);
+            // Central differences, one-sided (doubled) at the borders.
+            let (above, below, factor) = match y {
+                0 => (row, row_of(1), 2),
+                _ if y == side - 1 => (row_of(y - 1), row, 2),
+                _ => (row_of(y - 1), row_of(y + 1), 1),
+            };
+            for ((dy, &up), &down) in self.dy.iter_mut().zip(above).zip(below) {
+                *dy = (i32::from(down) - i32::from(up)) * factor;
+            }
+            self.dx[0] = (i32::from(row[1]) - i32::from(row[0])) * 2;
+            for x in 1..side - 1 {
+                self.dx[x] = i32::from(row[x + 1]) - i32::from(row[x - 1]);
+            }
+            self.dx[side - 1] = (i32::from(row[side - 1]) - i32::from(row[side - 2])) * 2;
+
+            let (done, rest) = self.integral.split_at_mut(y * side * CHANNELS);
+            let current = &mut rest[..side * CHANNELS];
+            let mut sums = [0i32; CHANNELS];
+            for (x, (&dx, &dy)) in self.dx.iter().zip(&self.dy).enumerate() {
+                let (dy_up, dx_right) = (dy >= 0, dx >= 0);
+                let values = [
+                    if dy_up { dx } else { 0 },
+                    if dy_up { dx.abs() } else { 0 },
+                    if dy_up { 0 } else { dx },
+                    if dy_up { 0 } else { dx.abs() },
+                    if dx_right { dy } else { 0 },
+                    if dx_right { dy.abs() } else { 0 },
+                    if dx_right { 0 } else { dy },
+                    if dx_right { 0 } else { dy.abs() },
+                ];
+                for (sum, value) in sums.iter_mut().zip(values) {
+                    *sum += value;
+                }
+                let out = &mut current[x * CHANNELS..(x + 1) * CHANNELS];
+                if y == 0 {
+                    out.copy_from_slice(&sums);
+                } else {
+                    let above = &done[((y - 1) * side + x) * CHANNELS..][..CHANNELS];
+                    for ((out, above), sum) in out.iter_mut().zip(above).zip(sums) {
+                        *out = above + sum;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The integral of `channel` over [0, x) × [0, y).
+    fn corner(&self, x: usize, y: usize, channel: usize) -> i32 {
+        if x == 0 || y == 0 {
+            0
+        } else {
+            self.integral[((y - 1) * self.side + x - 1) * CHANNELS + channel]
+        }
+    }
+
+    /// Appends the normalised values of feature `id` to `out`.
+    fn push_feature(&self, id: usize, out: &mut Vec<f32>) {
+        let patch = self.pool.features[id];
+        let mut raw = [0i32; FEATURE_DIM];
+        let mut values = raw.iter_mut();
+        for cell_y in 0..2 {
+            for cell_x in 0..2 {
+                let x0 = patch.x + cell_x * patch.cell_width;
+                let y0 = patch.y + cell_y * patch.cell_height;
+                let (x1, y1) = (x0 + patch.cell_width, y0 + patch.cell_height);
+                for channel in 0..CHANNELS {
+                    if let Some(value) = values.next() {
+                        *value = self.corner(x1, y1, channel)
+                            - self.corner(x0, y1, channel)
+                            - self.corner(x1, y0, channel)
+                            + self.corner(x0, y0, channel);
+                    }
+                }
+            }
+        }
+        // The squares are taken in 32 bits and may wrap, as in the engine the model was
+        // trained with; only windows of extreme contrast reach that.
+        let norm_square: f64 = raw
+            .iter()
+            .map(|&value| f64::from(value.wrapping_mul(value)))
+            .sum();
+        if norm_square == 0.0 {
+            out.extend([0.0; FEATURE_DIM]);
+        } else {
+            let norm = norm_square.sqrt() as f32;
+            out.extend(raw.iter().map(|&value| value as f32 / norm));
+        }
+    }
+}
