@@ -154,11 +154,19 @@ impl Detector {
                     &mut level,
                 );
                 features.compute(&level, level_width, level_height);
+                let offsets: Vec<Vec<usize>> = classifiers
+                    .iter()
+                    .map(|classifier| classifier.offsets(level_width))
+                    .collect();
                 let side = (WINDOW as f32 / scale + 0.5) as u32;
                 for y in (0..=level_height - WINDOW_SIDE).step_by(step) {
                     for x in (0..=level_width - WINDOW_SIDE).step_by(step) {
-                        for (classifier, found) in classifiers.iter().zip(&mut proposals) {
-                            if let Some(score) = classifier.classify(&features, x, y, WINDOW_SIDE) {
+                        for ((classifier, offsets), found) in
+                            classifiers.iter().zip(&offsets).zip(&mut proposals)
+                        {
+                            if let Some(score) =
+                                classifier.classify(&features, offsets, x, y, WINDOW_SIDE)
+                            {
                                 found.push(Candidate {
                                     x: (x as f32 / scale + 0.5) as i32,
                                     y: (y as f32 / scale + 0.5) as i32,

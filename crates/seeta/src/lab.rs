@@ -35,26 +35,34 @@ impl LabClassifier {
         }
     }
 
-    /// Scores the window whose top-left corner is (x, y) in `map`'s level; `None` when it is
-    /// rejected.
+    /// Where each feature lies relative to a window's top-left corner in a level `width`
+    /// pixels wide (one index into the level's feature map per feature).
+    pub(crate) fn offsets(&self, width: usize) -> Vec<usize> {
+        self.features
+            .iter()
+            .map(|&(fx, fy)| fy as usize * width + fx as usize)
+            .collect()
+    }
+
+    /// Scores the window whose top-left corner is (x, y) in `map`'s level, given this
+    /// classifier's [`offsets`](Self::offsets) for that level; `None` when it is rejected.
     pub(crate) fn classify(
         &self,
         map: &LabFeatureMap,
+        offsets: &[usize],
         x: usize,
         y: usize,
         side: usize,
     ) -> Option<f32> {
-        let base = y * map.width + x;
+        let features = &map.features[y * map.width + x..];
         let mut score = 0.0f32;
-        for ((features, weights), thresholds) in self
-            .features
+        for ((offsets, weights), thresholds) in offsets
             .chunks(GROUP)
             .zip(self.weights.chunks(GROUP))
             .zip(self.thresholds.chunks(GROUP))
         {
-            for (&(fx, fy), weights) in features.iter().zip(weights) {
-                let value = map.features[base + fy as usize * map.width + fx as usize];
-                score += weights[usize::from(value)];
+            for (&offset, weights) in offsets.iter().zip(weights) {
+                score += weights[usize::from(features[offset])];
             }
             if thresholds
                 .last()
