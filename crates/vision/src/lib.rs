@@ -6,7 +6,7 @@
 //!
 //! - [`decode`]: JPEG, PNG, WebP, GIF (first frame) and BMP with size limits checked before any
 //!   pixel buffer is allocated, EXIF orientation applied, typed [`DecodeError`]s.
-//! - [`FaceDetector`]: the SeetaFace frontal cascade (via `rustface`, model embedded at build
+//! - [`FaceDetector`]: the SeetaFace frontal cascade (the `seeta` crate, model embedded at build
 //!   time), run on a grey working copy sized for it; shareable across threads.
 //! - [`crop_for_model`]: the one framing rule ([`FER_FRAMING`]), BT.601 grey, 48×48.
 //!
