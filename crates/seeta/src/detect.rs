@@ -198,6 +198,16 @@ impl Grey<'_> {
     /// The `side` × `side` square at (x, y), black outside the image, resized to the window.
     fn window(&self, x: i32, y: i32, side: usize, crop: &mut Vec<u8>, out: &mut Vec<u8>) {
         crop.clear();
+        let inside =
+            x >= 0 && y >= 0 && x as usize + side <= self.width && y as usize + side <= self.height;
+        if inside {
+            for row in y as usize..y as usize + side {
+                let start = row * self.width + x as usize;
+                crop.extend_from_slice(&self.pixels[start..start + side]);
+            }
+            resize(crop, side, side, WINDOW_SIDE, WINDOW_SIDE, out);
+            return;
+        }
         crop.resize(side * side, 0);
         for (row, line) in crop.chunks_exact_mut(side).enumerate() {
             let Some(source_y) = usize::try_from(i64::from(y) + row as i64)

@@ -10,11 +10,12 @@ pub(crate) fn resize(
     out_height: usize,
     out: &mut Vec<u8>,
 ) {
-    out.clear();
     if width == out_width && height == out_height {
+        out.clear();
         out.extend_from_slice(pixels);
         return;
     }
+    // Every value is written below: only a longer buffer needs filling first.
     out.resize(out_width * out_height, 0);
     if out_width == 0 {
         return;
