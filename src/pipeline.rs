@@ -20,7 +20,7 @@ use vision::{DecodeError, FaceBox, FaceDetector};
 /// `docs/vision.md`): the largest threshold, in steps of 0.05, that flags at most a quarter of
 /// the faces. The flagged faces are then read wrong about two times in three, the others right
 /// more often than the average face. A new model needs the command run again.
-pub const UNCERTAIN_BELOW: f64 = 0.40;
+pub const UNCERTAIN_BELOW: f64 = 0.45;
 
 /// Why a photo could not be read.
 #[derive(Debug, thiserror::Error)]

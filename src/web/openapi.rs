@@ -268,7 +268,7 @@ pub mod schema {
         emotion: EmotionName,
         /// Its probability.
         confidence: f64,
-        /// Whether the confidence is below 0.40 (`pipeline::UNCERTAIN_BELOW`; a test keeps the
+        /// Whether the confidence is below 0.45 (`pipeline::UNCERTAIN_BELOW`; a test keeps the
         /// two in step): shown, but not to be trusted.
         uncertain: bool,
         /// All seven probabilities.
