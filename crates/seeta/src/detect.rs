@@ -94,6 +94,7 @@ impl Detector {
             height,
         };
         let mut candidates = self.scan_pyramid(&image);
+        let mut scratch = RefineScratch::default();
         for (index, hierarchy) in self.model.hierarchies.iter().enumerate() {
             let last = index + 1 == self.model.hierarchies.len();
             let mut refined = Vec::with_capacity(hierarchy.len());
@@ -104,7 +105,7 @@ impl Detector {
                     .flat_map(|&source| candidates[source].iter().copied())
                     .collect();
                 for (stage_index, stage) in refiner.stages.iter().enumerate() {
-                    windows = refine(&image, windows, stage);
+                    windows = refine(&image, windows, stage, &mut scratch);
                     if stage_index + 1 < refiner.stages.len() {
                         windows = non_maximum_suppression(windows, 0.8);
                     } else if last {
@@ -246,10 +247,14 @@ fn refine(
     image: &Grey<'_>,
     windows: Vec<Candidate>,
     stage: &crate::surf::MlpClassifier,
+    scratch: &mut RefineScratch,
 ) -> Vec<Candidate> {
-    let mut features = SurfFeatureMap::default();
-    let mut scratch = MlpScratch::default();
-    let (mut crop, mut window) = (Vec::new(), Vec::new());
+    let RefineScratch {
+        features,
+        mlp,
+        crop,
+        window,
+    } = scratch;
     let mut kept = Vec::with_capacity(windows.len());
     for candidate in windows {
         let side = candidate.side as i32;
@@ -260,11 +265,11 @@ fn refine(
             candidate.x,
             candidate.y,
             candidate.side as usize,
-            &mut crop,
-            &mut window,
+            crop,
+            window,
         );
-        features.compute(&window, WINDOW_SIDE);
-        let output = stage.classify(&features, &mut scratch);
+        features.compute(window, WINDOW_SIDE);
+        let output = stage.classify(features, mlp);
         if !output.positive {
             continue;
         }
@@ -282,6 +287,15 @@ fn refine(
         });
     }
     kept
+}
+
+/// Buffers the MLP stages of one search reuse from window to window and stage to stage.
+#[derive(Default)]
+struct RefineScratch {
+    features: SurfFeatureMap,
+    mlp: MlpScratch,
+    crop: Vec<u8>,
+    window: Vec<u8>,
 }
 
 /// Greedy non-maximum suppression: the best-scoring window absorbs every later one that
