@@ -84,16 +84,53 @@ impl Detector {
     /// Finds the faces of at least 40 pixels in a grey image (`width` × `height` bytes, row by
     /// row). An image smaller than the window, or whose length does not match its size, has none.
     pub fn detect(&self, pixels: &[u8], width: u32, height: u32) -> Vec<Face> {
-        let (width, height) = (width as usize, height as usize);
-        if width < WINDOW_SIDE || height < WINDOW_SIDE || pixels.len() != width * height {
+        let Some(image) = Grey::new(pixels, width, height) else {
             return Vec::new();
-        }
-        let image = Grey {
-            pixels,
-            width,
-            height,
         };
-        let mut candidates = self.scan_pyramid(&image);
+        let proposals = self.scan_pyramid(&image, |_| true);
+        self.finish(&image, proposals)
+    }
+
+    /// Like [`Detector::detect`], but searches the coarse pyramid levels first: those whose
+    /// window covers at least half of `accept_side` image pixels. When they yield a face at least
+    /// `accept_side` pixels wide, their faces are the answer and the finer levels are never
+    /// searched, so smaller faces beside such a large one are not reported. Otherwise the finer
+    /// levels are searched as well and the result is exactly that of [`Detector::detect`]; the
+    /// only extra work is the coarse windows' second trip through the MLP stages.
+    ///
+    /// A close-up (a selfie, a webcam frame) is found at a fraction of a full search's cost,
+    /// while a photo with only small faces, or none, costs little more than one.
+    pub fn detect_large_first(
+        &self,
+        pixels: &[u8],
+        width: u32,
+        height: u32,
+        accept_side: u32,
+    ) -> Vec<Face> {
+        let Some(image) = Grey::new(pixels, width, height) else {
+            return Vec::new();
+        };
+        let coarse_side = accept_side.div_ceil(2);
+        let coarse = self.scan_pyramid(&image, |side| side >= coarse_side);
+        let faces = self.finish(&image, coarse.clone());
+        if faces.iter().any(|face| face.side >= accept_side) {
+            return faces;
+        }
+        // The full scan visits the fine levels first; keep its order so that ties break alike.
+        let mut proposals = self.scan_pyramid(&image, |side| side < coarse_side);
+        for (fine, coarse) in proposals.iter_mut().zip(coarse) {
+            fine.extend(coarse);
+        }
+        self.finish(&image, proposals)
+    }
+
+    /// Every pyramid level's windows through the MLP hierarchies: the faces scoring at least
+    /// the threshold.
+    fn finish(&self, image: &Grey<'_>, proposals: Vec<Vec<Candidate>>) -> Vec<Face> {
+        let mut candidates: Vec<Vec<Candidate>> = proposals
+            .into_iter()
+            .map(|found| non_maximum_suppression(found, 0.8))
+            .collect();
         let mut scratch = RefineScratch::default();
         for (index, hierarchy) in self.model.hierarchies.iter().enumerate() {
             let last = index + 1 == self.model.hierarchies.len();
@@ -105,7 +142,7 @@ impl Detector {
                     .flat_map(|&source| candidates[source].iter().copied())
                     .collect();
                 for (stage_index, stage) in refiner.stages.iter().enumerate() {
-                    windows = refine(&image, windows, stage, &mut scratch);
+                    windows = refine(image, windows, stage, &mut scratch);
                     if stage_index + 1 < refiner.stages.len() {
                         windows = non_maximum_suppression(windows, 0.8);
                     } else if last {
@@ -131,9 +168,14 @@ impl Detector {
             .collect()
     }
 
-    /// The first hierarchy: every window of every pyramid level, through each boosted
-    /// classifier; the windows it keeps, merged per classifier.
-    fn scan_pyramid(&self, image: &Grey<'_>) -> Vec<Vec<Candidate>> {
+    /// The first hierarchy: every window of the pyramid levels whose window side (in image
+    /// pixels) passes `level_wanted`, through each boosted classifier; per classifier, the
+    /// windows it keeps, finest level first.
+    fn scan_pyramid(
+        &self,
+        image: &Grey<'_>,
+        level_wanted: impl Fn(u32) -> bool,
+    ) -> Vec<Vec<Candidate>> {
         let classifiers = &self.model.window_classifiers;
         let mut proposals = vec![Vec::new(); classifiers.len()];
         let min_scale = WINDOW as f32 / image.width.min(image.height) as f32;
@@ -144,8 +186,9 @@ impl Detector {
         while scale >= min_scale {
             let level_width = (image.width as f32 * scale) as usize;
             let level_height = (image.height as f32 * scale) as usize;
+            let side = (WINDOW as f32 / scale + 0.5) as u32;
             // f32 rounding can leave a last level just under the window: it holds no window.
-            if level_width >= WINDOW_SIDE && level_height >= WINDOW_SIDE {
+            if level_width >= WINDOW_SIDE && level_height >= WINDOW_SIDE && level_wanted(side) {
                 resize(
                     image.pixels,
                     image.width,
@@ -159,7 +202,6 @@ impl Detector {
                     .iter()
                     .map(|classifier| classifier.offsets(level_width))
                     .collect();
-                let side = (WINDOW as f32 / scale + 0.5) as u32;
                 for y in (0..=level_height - WINDOW_SIDE).step_by(step) {
                     for x in (0..=level_width - WINDOW_SIDE).step_by(step) {
                         for ((classifier, offsets), found) in
@@ -182,9 +224,6 @@ impl Detector {
             scale *= self.settings.pyramid_scale_factor;
         }
         proposals
-            .into_iter()
-            .map(|found| non_maximum_suppression(found, 0.8))
-            .collect()
     }
 }
 
@@ -195,7 +234,19 @@ struct Grey<'a> {
     height: usize,
 }
 
-impl Grey<'_> {
+impl<'a> Grey<'a> {
+    /// The image, or `None` when it is smaller than the window or its length does not match.
+    fn new(pixels: &'a [u8], width: u32, height: u32) -> Option<Self> {
+        let (width, height) = (width as usize, height as usize);
+        (width >= WINDOW_SIDE && height >= WINDOW_SIDE && pixels.len() == width * height).then_some(
+            Self {
+                pixels,
+                width,
+                height,
+            },
+        )
+    }
+
     /// The `side` × `side` square at (x, y), black outside the image, resized to the window.
     fn window(&self, x: i32, y: i32, side: usize, crop: &mut Vec<u8>, out: &mut Vec<u8>) {
         crop.clear();

@@ -152,6 +152,58 @@ fn finds_the_same_faces_as_rustface() {
     );
 }
 
+/// Intersection over union of two square boxes.
+fn overlap(a: &seeta::Face, b: &seeta::Face) -> f64 {
+    let width = (a.x + a.side as i32).min(b.x + b.side as i32) - a.x.max(b.x);
+    let height = (a.y + a.side as i32).min(b.y + b.side as i32) - a.y.max(b.y);
+    if width <= 0 || height <= 0 {
+        return 0.0;
+    }
+    let intersection = f64::from(width) * f64::from(height);
+    let union = f64::from(a.side).powi(2) + f64::from(b.side).powi(2) - intersection;
+    intersection / union
+}
+
+#[test]
+fn a_large_first_search_is_the_full_search_unless_it_finds_a_large_face() {
+    let detector = seeta::Detector::new(
+        seeta::read_model(seeta::FRONTAL_MODEL).unwrap(),
+        seeta::Settings::default(),
+    )
+    .unwrap();
+    let mut pictures = generated();
+    let photos = photos();
+    let with_photos = !photos.is_empty();
+    pictures.extend(photos);
+    let (mut same, mut shortcuts) = (0, 0);
+    for accept in [80, 160] {
+        for (name, picture) in &pictures {
+            let (width, height) = picture.dimensions();
+            let full = detector.detect(picture.as_raw(), width, height);
+            let quick = detector.detect_large_first(picture.as_raw(), width, height, accept);
+            if !quick.iter().any(|face| face.side >= accept) {
+                assert_eq!(quick, full, "{name}, accepting {accept} px");
+                same += 1;
+                continue;
+            }
+            // The large faces are the full search's too, give or take the merging of windows
+            // from the finer levels.
+            for face in quick.iter().filter(|face| face.side >= accept) {
+                assert!(
+                    full.iter().any(|other| overlap(face, other) > 0.6),
+                    "{name}, accepting {accept} px: {face:?} is not among {full:?}"
+                );
+            }
+            shortcuts += 1;
+        }
+    }
+    eprintln!("{same} searches identical to a full one, {shortcuts} stopped at a large face");
+    assert!(
+        !with_photos || shortcuts > 0,
+        "the photos must include large faces"
+    );
+}
+
 #[test]
 fn a_detector_is_shared_between_threads() {
     fn assert_send_sync<T: Send + Sync>() {}

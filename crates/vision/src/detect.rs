@@ -87,11 +87,11 @@ pub struct DetectorSettings {
     /// search finds nothing: the cascade misses a face that fills the whole frame. Zero turns
     /// the retry off.
     pub retry_border: f32,
-    /// Quick pass: the working copy is first searched at half its size (faces of 80 working
-    /// pixels and more). When that finds a face at least this many working-image pixels wide,
-    /// its faces are the answer and the full search is skipped; otherwise the full search runs
-    /// as if there had been no quick pass. Zero turns the quick pass off. Faces smaller than
-    /// 80 working pixels next to such a large face are then not reported.
+    /// Large faces first: the pyramid levels whose window is at least half this many
+    /// working-image pixels are searched first, and when they yield a face at least this wide,
+    /// their faces are the answer and the finer levels are skipped; otherwise the search goes on
+    /// and gives what a full search gives. Zero searches every level at once. Faces smaller than
+    /// half this next to such a large face are then not reported.
     pub quick_accept_side: u32,
 }
 
@@ -172,14 +172,11 @@ impl FaceDetector {
             return Vec::new();
         }
         let working = WorkingImage::new(image, &self.settings);
-        let mut boxes: Vec<FaceBox> = match self.quick_search(&working) {
-            Some(boxes) => boxes,
-            None => self
-                .search(&working.grey, 0, 0)
-                .iter()
-                .map(|face| working.scale.to_photo(face))
-                .collect(),
-        };
+        let mut boxes: Vec<FaceBox> = self
+            .search(&working.grey, 0, 0)
+            .iter()
+            .map(|face| working.scale.to_photo(face))
+            .collect();
         if boxes.is_empty() && self.settings.retry_border > 0.0 {
             boxes = self.retry_with_border(&working);
             tracing::debug!(found = boxes.len(), "retried with a border");
@@ -191,36 +188,6 @@ impl FaceDetector {
         });
         tracing::debug!(width, height, faces = boxes.len(), "face detection");
         boxes
-    }
-
-    /// Searches the working image at half size; returns its faces when one of them is at least
-    /// [`DetectorSettings::quick_accept_side`] working pixels wide, and `None` otherwise (then the
-    /// full search decides).
-    fn quick_search(&self, working: &WorkingImage) -> Option<Vec<FaceBox>> {
-        let accept = self.settings.quick_accept_side;
-        if accept == 0 {
-            return None;
-        }
-        let grey = &working.grey;
-        let half = halve(grey)?;
-        let (shrink_x, shrink_y) = (
-            half.width() as f32 / grey.width() as f32,
-            half.height() as f32 / grey.height() as f32,
-        );
-        let faces = self.search(&half, 0, 0);
-        let largest = faces
-            .iter()
-            .map(|face| face.side as f32 / shrink_x)
-            .fold(0.0f32, f32::max);
-        tracing::debug!(found = faces.len(), largest, "quick pass");
-        if faces.is_empty() || largest < accept as f32 {
-            return None;
-        }
-        let scale = Scale {
-            x: working.scale.x * shrink_x,
-            y: working.scale.y * shrink_y,
-        };
-        Some(faces.iter().map(|face| scale.to_photo(face)).collect())
     }
 
     /// Searches the working image again inside a uniform border, for a face that fills the
@@ -255,12 +222,17 @@ impl FaceDetector {
             .collect()
     }
 
-    /// Runs the cascade on a grey image whose content starts at (offset_x, offset_y); returns
-    /// boxes in the coordinates of that content.
+    /// Runs the cascade (large faces first, see [`DetectorSettings::quick_accept_side`]) on a
+    /// grey image whose content starts at (offset_x, offset_y); returns boxes in the coordinates
+    /// of that content.
     fn search(&self, grey: &GrayImage, offset_x: u32, offset_y: u32) -> Vec<seeta::Face> {
-        let mut faces = self
-            .cascade
-            .detect(grey.as_raw(), grey.width(), grey.height());
+        let (pixels, width, height) = (grey.as_raw(), grey.width(), grey.height());
+        let mut faces = match self.settings.quick_accept_side {
+            0 => self.cascade.detect(pixels, width, height),
+            accept => self
+                .cascade
+                .detect_large_first(pixels, width, height, accept),
+        };
         for face in &mut faces {
             face.x -= offset_x as i32;
             face.y -= offset_y as i32;
@@ -356,16 +328,6 @@ fn box_shrink(image: &DynamicImage, block: u32) -> GrayImage {
         image.height(),
         block,
     )
-}
-
-/// The mean of every 2×2 block of `grey` (a last odd row or column is dropped); `None` when the
-/// result would be smaller than the cascade's window.
-fn halve(grey: &GrayImage) -> Option<GrayImage> {
-    if grey.width() / 2 < WINDOW_SIDE || grey.height() / 2 < WINDOW_SIDE {
-        return None;
-    }
-    let source = GreySource::Grey(grey.as_raw(), grey.width() as usize);
-    Some(box_shrink_source(&source, grey.width(), grey.height(), 2))
 }
 
 /// [`box_shrink`] of a `width`×`height` grey source.
