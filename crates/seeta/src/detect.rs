@@ -319,8 +319,7 @@ fn refine(
             crop,
             window,
         );
-        features.compute(window, WINDOW_SIDE);
-        let output = stage.classify(features, mlp);
+        let output = stage.classify(window, features, mlp);
         if !output.positive {
             continue;
         }

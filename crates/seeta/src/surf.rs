@@ -75,7 +75,8 @@ fn sigmoid(x: f32) -> f32 {
 /// window's shift in x and y and its scale, each in [0, 1]).
 #[derive(Debug, Clone)]
 pub(crate) struct MlpClassifier {
-    features: Vec<usize>,
+    /// Where the stage's features take their sums (see [`CornerGrid`]).
+    grid: CornerGrid,
     threshold: f32,
     layers: Vec<Layer>,
 }
@@ -89,7 +90,8 @@ pub(crate) struct MlpOutput {
 }
 
 impl MlpClassifier {
-    /// `None` when the layers do not chain from the features to at least four outputs.
+    /// `None` when the layers do not chain from the features to at least four outputs, or a
+    /// feature id is unknown.
     pub(crate) fn new(features: Vec<usize>, threshold: f32, layers: Vec<Layer>) -> Option<Self> {
         let mut width = features.len() * FEATURE_DIM;
         for layer in &layers {
@@ -99,18 +101,28 @@ impl MlpClassifier {
             width = layer.outputs();
         }
         let pool = FeaturePool::new();
-        (width >= 4 && !layers.is_empty() && features.iter().all(|&id| id < pool.features.len()))
-            .then_some(Self {
-                features,
-                threshold,
-                layers,
-            })
+        let patches = features
+            .iter()
+            .map(|&id| pool.features.get(id).copied())
+            .collect::<Option<Vec<Patch>>>()?;
+        (width >= 4 && !layers.is_empty()).then(|| Self {
+            grid: CornerGrid::new(&patches),
+            threshold,
+            layers,
+        })
     }
 
-    pub(crate) fn classify(&self, map: &SurfFeatureMap, scratch: &mut MlpScratch) -> MlpOutput {
+    /// Scores a 40×40 window (row by row).
+    pub(crate) fn classify(
+        &self,
+        window: &[u8],
+        map: &mut SurfFeatureMap,
+        scratch: &mut MlpScratch,
+    ) -> MlpOutput {
+        map.compute(window, FeaturePool::SAMPLE, &self.grid);
         scratch.input.clear();
-        for &feature in &self.features {
-            map.push_feature(feature, &mut scratch.input);
+        for corners in &self.grid.features {
+            map.push_feature(corners, self.grid.xs.len(), &mut scratch.input);
         }
         let last = self.layers.len() - 1;
         for (index, layer) in self.layers.iter().enumerate() {
@@ -124,6 +136,52 @@ impl MlpClassifier {
             positive: output[0] > self.threshold,
             regression: [output[1], output[2], output[3]],
         }
+    }
+}
+
+/// The corners at which one stage's features read the gradient integrals: the distinct x and
+/// y coordinates of all its cells' edges (a few of the window's 41), and for each feature the
+/// indices of its three x and three y edges among them. Integrals are only computed there.
+#[derive(Debug, Clone)]
+struct CornerGrid {
+    xs: Vec<usize>,
+    ys: Vec<usize>,
+    features: Vec<FeatureCorners>,
+}
+
+/// Indices into [`CornerGrid::xs`] and [`CornerGrid::ys`] of a feature's cell edges.
+#[derive(Debug, Clone, Copy)]
+struct FeatureCorners {
+    xs: [usize; 3],
+    ys: [usize; 3],
+}
+
+impl CornerGrid {
+    fn new(patches: &[Patch]) -> Self {
+        let edges = |start: usize, cell: usize| [start, start + cell, start + 2 * cell];
+        let mut xs: Vec<usize> = patches
+            .iter()
+            .flat_map(|patch| edges(patch.x, patch.cell_width))
+            .collect();
+        let mut ys: Vec<usize> = patches
+            .iter()
+            .flat_map(|patch| edges(patch.y, patch.cell_height))
+            .collect();
+        for coordinates in [&mut xs, &mut ys] {
+            coordinates.sort_unstable();
+            coordinates.dedup();
+        }
+        let index = |coordinates: &[usize], value: usize| {
+            coordinates.binary_search(&value).unwrap_or_default()
+        };
+        let features = patches
+            .iter()
+            .map(|patch| FeatureCorners {
+                xs: edges(patch.x, patch.cell_width).map(|x| index(&xs, x)),
+                ys: edges(patch.y, patch.cell_height).map(|y| index(&ys, y)),
+            })
+            .collect();
+        Self { xs, ys, features }
     }
 }
 
@@ -183,43 +241,35 @@ impl FeaturePool {
     }
 }
 
-/// The gradient channels of one window as inclusive integral images.
-#[derive(Debug)]
+/// The gradient channels of one window, integrated up to the corners of a [`CornerGrid`].
+#[derive(Debug, Default)]
 pub(crate) struct SurfFeatureMap {
-    pool: FeaturePool,
-    side: usize,
-    /// `CHANNELS` interleaved integral images.
-    integral: Vec<i32>,
+    /// Per grid corner (row-major over `ys` × `xs`), the `CHANNELS` sums over [0, x) × [0, y).
+    corners: Vec<i32>,
+    /// Per x edge, the sums over [0, x) of the rows seen so far.
+    columns: Vec<[i32; CHANNELS]>,
     /// Gradients of the row being integrated.
     dx: Vec<i32>,
     dy: Vec<i32>,
-    /// Channel values of that row, then their running sums.
-    row: Vec<i32>,
-}
-
-impl Default for SurfFeatureMap {
-    fn default() -> Self {
-        Self {
-            pool: FeaturePool::new(),
-            side: 0,
-            integral: Vec::new(),
-            dx: Vec::new(),
-            dy: Vec::new(),
-            row: Vec::new(),
-        }
-    }
 }
 
 impl SurfFeatureMap {
-    /// Computes the integral images of a `side` × `side` window (side ≥ 2).
-    pub(crate) fn compute(&mut self, pixels: &[u8], side: usize) {
-        self.side = side;
-        self.integral.resize(side * side * CHANNELS, 0);
+    /// Integrates the gradient channels of a `side` × `side` window (side ≥ 2) up to every
+    /// corner of `grid` (whose coordinates are at most `side`).
+    fn compute(&mut self, pixels: &[u8], side: usize, grid: &CornerGrid) {
+        let (xs, ys) = (&grid.xs, &grid.ys);
+        self.corners.clear();
+        self.corners.resize(xs.len() * ys.len() * CHANNELS, 0);
+        self.columns.clear();
+        self.columns.resize(xs.len(), [0; CHANNELS]);
         self.dx.resize(side, 0);
         self.dy.resize(side, 0);
-        self.row.resize(side * CHANNELS, 0);
+        let width = xs.last().map_or(0, |&x| x.min(side));
+        let height = ys.last().map_or(0, |&y| y.min(side));
+        // Rows of corners at y = 0 hold zeros, as they are.
+        let mut next_row = ys.iter().take_while(|&&y| y == 0).count();
         let row_of = |y: usize| &pixels[y * side..(y + 1) * side];
-        for y in 0..side {
+        for y in 0..height {
             let row = row_of(y);
             // Central differences, one-sided (doubled) at the borders.
             let (above, below, factor) = match y {
@@ -236,74 +286,65 @@ impl SurfFeatureMap {
             }
             self.dx[side - 1] = (i32::from(row[side - 1]) - i32::from(row[side - 2])) * 2;
 
-            // The eight channels of each pixel (masks instead of branches), then their sums
-            // along the row, then the integral: the row sums plus the integral of the row above.
-            // Written as whole-row passes of 8-lane additions so that they vectorise.
-            let values = &mut self.row[..side * CHANNELS];
-            for ((out, &dx), &dy) in values
-                .chunks_exact_mut(CHANNELS)
-                .zip(&self.dx)
-                .zip(&self.dy)
-            {
-                let up = -i32::from(dy >= 0);
-                let right = -i32::from(dx >= 0);
-                let (abs_dx, abs_dy) = (dx.abs(), dy.abs());
-                out.copy_from_slice(&[
-                    dx & up,
-                    abs_dx & up,
-                    dx & !up,
-                    abs_dx & !up,
-                    dy & right,
-                    abs_dy & right,
-                    dy & !right,
-                    abs_dy & !right,
-                ]);
-            }
+            // The eight channels of each pixel (masks instead of branches), summed along the
+            // row; at each x edge the sum so far joins that edge's column sums.
             let mut sums = [0i32; CHANNELS];
-            for pixel in values.chunks_exact_mut(CHANNELS) {
-                for (sum, value) in sums.iter_mut().zip(pixel) {
-                    *sum += *value;
-                    *value = *sum;
+            let mut start = 0;
+            for (&edge, column) in xs.iter().zip(&mut self.columns) {
+                let edge = edge.min(width);
+                for (&dx, &dy) in self.dx[start..edge].iter().zip(&self.dy[start..edge]) {
+                    let up = -i32::from(dy >= 0);
+                    let right = -i32::from(dx >= 0);
+                    let (abs_dx, abs_dy) = (dx.abs(), dy.abs());
+                    let values = [
+                        dx & up,
+                        abs_dx & up,
+                        dx & !up,
+                        abs_dx & !up,
+                        dy & right,
+                        abs_dy & right,
+                        dy & !right,
+                        abs_dy & !right,
+                    ];
+                    for (sum, value) in sums.iter_mut().zip(values) {
+                        *sum += value;
+                    }
+                }
+                start = edge;
+                for (total, sum) in column.iter_mut().zip(sums) {
+                    *total += sum;
                 }
             }
-            let (done, rest) = self.integral.split_at_mut(y * side * CHANNELS);
-            let current = &mut rest[..side * CHANNELS];
-            if y == 0 {
-                current.copy_from_slice(values);
-            } else {
-                let above = &done[(y - 1) * side * CHANNELS..];
-                for ((out, above), value) in current.iter_mut().zip(above).zip(values.iter()) {
-                    *out = above + value;
+            // At each y edge, the column sums are the integrals of that row of corners.
+            while next_row < ys.len() && ys[next_row] == y + 1 {
+                let corners = &mut self.corners[next_row * xs.len() * CHANNELS..];
+                for (out, column) in corners.chunks_exact_mut(CHANNELS).zip(&self.columns) {
+                    out.copy_from_slice(column);
                 }
+                next_row += 1;
             }
         }
     }
 
-    /// The integral of `channel` over [0, x) × [0, y).
-    fn corner(&self, x: usize, y: usize, channel: usize) -> i32 {
-        if x == 0 || y == 0 {
-            0
-        } else {
-            self.integral[((y - 1) * self.side + x - 1) * CHANNELS + channel]
-        }
+    /// The integral of every channel over [0, xs[x]) × [0, ys[y]).
+    fn corner(&self, x: usize, y: usize, columns: usize) -> &[i32] {
+        let start = (y * columns + x) * CHANNELS;
+        &self.corners[start..start + CHANNELS]
     }
 
-    /// Appends the normalised values of feature `id` to `out`.
-    fn push_feature(&self, id: usize, out: &mut Vec<f32>) {
-        let patch = self.pool.features[id];
+    /// Appends the normalised values of the feature with these corners to `out`.
+    fn push_feature(&self, corners: &FeatureCorners, columns: usize, out: &mut Vec<f32>) {
         let mut raw = [0i32; FEATURE_DIM];
-        let mut values = raw.iter_mut();
+        let mut values = raw.chunks_exact_mut(CHANNELS);
         for cell_y in 0..2 {
             for cell_x in 0..2 {
-                let x0 = patch.x + cell_x * patch.cell_width;
-                let y0 = patch.y + cell_y * patch.cell_height;
-                let (x1, y1) = (x0 + patch.cell_width, y0 + patch.cell_height);
-                for channel in 0..CHANNELS {
-                    if let Some(value) = values.next() {
-                        *value = self.corner(x1, y1, channel)
-                            - self.corner(x0, y1, channel)
-                            - self.corner(x1, y0, channel)
-                            + self.corner(x0, y0, channel);
+                let (x0, x1) = (corners.xs[cell_x], corners.xs[cell_x + 1]);
+                let (y0, y1) = (corners.ys[cell_y], corners.ys[cell_y + 1]);
+                let (a, b) = (self.corner(x1, y1, columns), self.corner(x0, y1, columns));
+                let (c, d) = (self.corner(x1, y0, columns), self.corner(x0, y0, columns));
+                if let Some(cell) = values.next() {
+                    for channel in 0..CHANNELS {
+                        cell[channel] = a[channel] - b[channel] - c[channel] + d[channel];
                     }
                 }
             }
