@@ -88,15 +88,16 @@ impl Detector {
             return Vec::new();
         };
         let proposals = self.scan_pyramid(&image, |_| true);
-        self.finish(&image, proposals)
+        self.finish(&image, proposals, None)
     }
 
     /// Like [`Detector::detect`], but searches the coarse pyramid levels first: those whose
     /// window covers at least half of `accept_side` image pixels. When they yield a face at least
     /// `accept_side` pixels wide, their faces are the answer and the finer levels are never
     /// searched, so smaller faces beside such a large one are not reported. Otherwise the finer
-    /// levels are searched as well and the result is exactly that of [`Detector::detect`]; the
-    /// only extra work is the coarse windows' second trip through the MLP stages.
+    /// levels are searched as well and the result is exactly that of [`Detector::detect`], for
+    /// little extra work: the MLP stages do not judge again a window they judged in the first
+    /// pass.
     ///
     /// A close-up (a selfie, a webcam frame) is found at a fraction of a full search's cost,
     /// while a photo with only small faces, or none, costs little more than one.
@@ -112,7 +113,8 @@ impl Detector {
         };
         let coarse_side = accept_side.div_ceil(2);
         let coarse = self.scan_pyramid(&image, |side| side >= coarse_side);
-        let faces = self.finish(&image, coarse.clone());
+        let mut judged = Memo::new();
+        let faces = self.finish(&image, coarse.clone(), Some(&mut judged));
         if faces.iter().any(|face| face.side >= accept_side) {
             return faces;
         }
@@ -121,12 +123,17 @@ impl Detector {
         for (fine, coarse) in proposals.iter_mut().zip(coarse) {
             fine.extend(coarse);
         }
-        self.finish(&image, proposals)
+        self.finish(&image, proposals, Some(&mut judged))
     }
 
     /// Every pyramid level's windows through the MLP hierarchies: the faces scoring at least
     /// the threshold.
-    fn finish(&self, image: &Grey<'_>, proposals: Vec<Vec<Candidate>>) -> Vec<Face> {
+    fn finish(
+        &self,
+        image: &Grey<'_>,
+        proposals: Vec<Vec<Candidate>>,
+        mut memo: Option<&mut Memo>,
+    ) -> Vec<Face> {
         let mut candidates: Vec<Vec<Candidate>> = proposals
             .into_iter()
             .map(|found| non_maximum_suppression(found, 0.8))
@@ -135,14 +142,16 @@ impl Detector {
         for (index, hierarchy) in self.model.hierarchies.iter().enumerate() {
             let last = index + 1 == self.model.hierarchies.len();
             let mut refined = Vec::with_capacity(hierarchy.len());
-            for refiner in hierarchy {
+            for (refiner_index, refiner) in hierarchy.iter().enumerate() {
                 let mut windows: Vec<Candidate> = refiner
                     .sources
                     .iter()
                     .flat_map(|&source| candidates[source].iter().copied())
                     .collect();
                 for (stage_index, stage) in refiner.stages.iter().enumerate() {
-                    windows = refine(image, windows, stage, &mut scratch);
+                    let stage_id = (index, refiner_index, stage_index);
+                    let memo = memo.as_deref_mut().map(|judged| (judged, stage_id));
+                    windows = refine(image, windows, stage, &mut scratch, memo);
                     if stage_index + 1 < refiner.stages.len() {
                         windows = non_maximum_suppression(windows, 0.8);
                     } else if last {
@@ -293,50 +302,76 @@ struct Candidate {
 }
 
 /// Runs one MLP stage on every window: the windows it accepts, moved and resized by its
-/// regression and carrying its score.
+/// regression and carrying its score. With a memo, a window this stage has judged before (in an
+/// earlier pass of the same search) is not judged again.
 fn refine(
     image: &Grey<'_>,
     windows: Vec<Candidate>,
     stage: &crate::surf::MlpClassifier,
     scratch: &mut RefineScratch,
+    mut memo: Option<(&mut Memo, StageId)>,
 ) -> Vec<Candidate> {
+    let mut kept = Vec::with_capacity(windows.len());
+    for candidate in windows {
+        let verdict = match memo.as_mut() {
+            Some((judged, stage_id)) => *judged
+                .entry((*stage_id, candidate.x, candidate.y, candidate.side))
+                .or_insert_with(|| judge(image, candidate, stage, scratch)),
+            None => judge(image, candidate, stage, scratch),
+        };
+        kept.extend(verdict);
+    }
+    kept
+}
+
+/// Which MLP stage of the model: hierarchy, refiner and stage indices.
+type StageId = (usize, usize, usize);
+
+/// What the MLP stages of one search said of each window they saw: a window's verdict depends
+/// only on its place and size in the image.
+type Memo = std::collections::HashMap<(StageId, i32, i32, u32), Option<Candidate>>;
+
+/// One MLP stage's verdict on one window: `None` when it rejects it, otherwise the window moved
+/// and resized by the stage's regression, with the stage's score.
+fn judge(
+    image: &Grey<'_>,
+    candidate: Candidate,
+    stage: &crate::surf::MlpClassifier,
+    scratch: &mut RefineScratch,
+) -> Option<Candidate> {
     let RefineScratch {
         features,
         mlp,
         crop,
         window,
     } = scratch;
-    let mut kept = Vec::with_capacity(windows.len());
-    for candidate in windows {
-        let side = candidate.side as i32;
-        if candidate.x + side <= 0 || candidate.y + side <= 0 || candidate.side < 2 {
-            continue;
-        }
-        image.window(
-            candidate.x,
-            candidate.y,
-            candidate.side as usize,
-            crop,
-            window,
-        );
-        let output = stage.classify(window, features, mlp);
-        if !output.positive {
-            continue;
-        }
-        // The engine moves a window that reaches past the top or left edge inside before
-        // regressing it (its crop routine clamps the box it is given); kept for fidelity.
-        let (x, y) = (candidate.x.max(0) as f32, candidate.y.max(0) as f32);
-        let size = candidate.side as f32;
-        let [shift_x, shift_y, scale] = output.regression;
-        let new_side = ((scale * 2.0 - 1.0) * size + size + 0.5).floor();
-        kept.push(Candidate {
-            x: ((shift_x * 2.0 - 1.0) * size + x + (size - new_side) * 0.5 + 0.5).floor() as i32,
-            y: ((shift_y * 2.0 - 1.0) * size + y + (size - new_side) * 0.5 + 0.5).floor() as i32,
-            side: new_side as u32,
-            score: f64::from(output.score),
-        });
+    let side = candidate.side as i32;
+    if candidate.x + side <= 0 || candidate.y + side <= 0 || candidate.side < 2 {
+        return None;
     }
-    kept
+    image.window(
+        candidate.x,
+        candidate.y,
+        candidate.side as usize,
+        crop,
+        window,
+    );
+    let output = stage.classify(window, features, mlp);
+    if !output.positive {
+        return None;
+    }
+    // The engine moves a window that reaches past the top or left edge inside before
+    // regressing it (its crop routine clamps the box it is given); kept for fidelity.
+    let (x, y) = (candidate.x.max(0) as f32, candidate.y.max(0) as f32);
+    let size = candidate.side as f32;
+    let [shift_x, shift_y, scale] = output.regression;
+    let new_side = ((scale * 2.0 - 1.0) * size + size + 0.5).floor();
+    Some(Candidate {
+        x: ((shift_x * 2.0 - 1.0) * size + x + (size - new_side) * 0.5 + 0.5).floor() as i32,
+        y: ((shift_y * 2.0 - 1.0) * size + y + (size - new_side) * 0.5 + 0.5).floor() as i32,
+        side: new_side as u32,
+        score: f64::from(output.score),
+    })
 }
 
 /// Buffers the MLP stages of one search reuse from window to window and stage to stage.
