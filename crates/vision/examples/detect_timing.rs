@@ -1,11 +1,11 @@
-//! Times face detection with the quick half-size pass off and on, on the same pictures in the
+//! Times face detection with the large-faces-first search off and on, on the same pictures in the
 //! same run (alternating, so that machine load hits both alike): a 640×480 and a 4000×3000 JPEG
 //! with one face (the `pipeline` bench's pictures, built from the development photo
 //! `face_controls/images/astronaut.png`), one 640×480 picture without a face, and every
 //! `faces_dev` photo. Prints the median time per detection and the faces found.
 //!
 //! Usage: `cargo run --release -p vision --example detect_timing [-- ROUNDS]` (default 15);
-//! `VISION_QUICK=N` compares `quick_accept_side` N instead of the default against 0.
+//! `VISION_LARGE_FIRST=N` compares `large_first_side` N instead of the default against 0.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -65,20 +65,20 @@ fn main() -> anyhow::Result<()> {
         (format!("faces_dev, {} photos (per photo)", dev.len()), dev),
     ];
     let off = FaceDetector::with_settings(DetectorSettings {
-        quick_accept_side: 0,
+        large_first_side: 0,
         ..DetectorSettings::default()
     })?;
     let default = DetectorSettings::default();
     let on = FaceDetector::with_settings(DetectorSettings {
-        quick_accept_side: match std::env::var("VISION_QUICK") {
+        large_first_side: match std::env::var("VISION_LARGE_FIRST") {
             Ok(text) => text.parse()?,
-            Err(_) => default.quick_accept_side,
+            Err(_) => default.large_first_side,
         },
         ..default
     })?;
     println!(
-        "quick_accept_side {} against 0; {rounds} rounds, median ms per photo",
-        on.settings().quick_accept_side
+        "large_first_side {} against 0; {rounds} rounds, median ms per photo",
+        on.settings().large_first_side
     );
     for (name, images) in &pictures {
         let rounds = if images.len() > 1 {

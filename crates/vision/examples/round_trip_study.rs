@@ -152,7 +152,7 @@ fn faces_dev_recall(data: &Path, detector: &FaceDetector) -> anyhow::Result<(usi
 }
 
 /// The default settings, each overridable by an environment variable (`VISION_SCORE`,
-/// `VISION_PYRAMID`, `VISION_STEP`, `VISION_MAX_SIDE`, `VISION_MIN_SIDE`, `VISION_BORDER`, `VISION_QUICK`).
+/// `VISION_PYRAMID`, `VISION_STEP`, `VISION_MAX_SIDE`, `VISION_MIN_SIDE`, `VISION_BORDER`, `VISION_LARGE_FIRST`).
 fn settings_from_env() -> anyhow::Result<DetectorSettings> {
     fn var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
     where
@@ -171,7 +171,7 @@ fn settings_from_env() -> anyhow::Result<DetectorSettings> {
         max_working_side: var("VISION_MAX_SIDE", default.max_working_side)?,
         min_working_side: var("VISION_MIN_SIDE", default.min_working_side)?,
         retry_border: var("VISION_BORDER", default.retry_border)?,
-        quick_accept_side: var("VISION_QUICK", default.quick_accept_side)?,
+        large_first_side: var("VISION_LARGE_FIRST", default.large_first_side)?,
     })
 }
 

@@ -92,7 +92,7 @@ pub struct DetectorSettings {
     /// their faces are the answer and the finer levels are skipped; otherwise the search goes on
     /// and gives what a full search gives. Zero searches every level at once. Faces smaller than
     /// half this next to such a large face are then not reported.
-    pub quick_accept_side: u32,
+    pub large_first_side: u32,
 }
 
 impl Default for DetectorSettings {
@@ -104,7 +104,7 @@ impl Default for DetectorSettings {
             max_working_side: 640,
             min_working_side: 320,
             retry_border: 0.25,
-            quick_accept_side: 160,
+            large_first_side: 160,
         }
     }
 }
@@ -222,12 +222,12 @@ impl FaceDetector {
             .collect()
     }
 
-    /// Runs the cascade (large faces first, see [`DetectorSettings::quick_accept_side`]) on a
+    /// Runs the cascade (large faces first, see [`DetectorSettings::large_first_side`]) on a
     /// grey image whose content starts at (offset_x, offset_y); returns boxes in the coordinates
     /// of that content.
     fn search(&self, grey: &GrayImage, offset_x: u32, offset_y: u32) -> Vec<seeta::Face> {
         let (pixels, width, height) = (grey.as_raw(), grey.width(), grey.height());
-        let mut faces = match self.settings.quick_accept_side {
+        let mut faces = match self.settings.large_first_side {
             0 => self.cascade.detect(pixels, width, height),
             accept => self
                 .cascade

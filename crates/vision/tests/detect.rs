@@ -147,13 +147,13 @@ fn detection_is_deterministic_and_shareable_across_threads() {
 }
 
 #[test]
-fn quick_pass_finds_the_face_the_full_search_finds() {
-    let Some(data) = common::shared_data("quick pass") else {
+fn a_large_face_is_found_as_the_full_search_finds_it() {
+    let Some(data) = common::shared_data("large faces first") else {
         return;
     };
     let photo = load(&data.join("photos/face_controls/images/astronaut.png"));
     // A 160×160 crop is enlarged to the 320-pixel working size, where the face is about 190
-    // pixels wide: the half-size pass finds it and its answer is kept.
+    // pixels wide: the coarse pyramid levels find it and the search stops there.
     let side = 160u32;
     let left = (ASTRONAUT_CENTRE.0 - side as f32 / 2.0) as u32;
     let top = (ASTRONAUT_CENTRE.1 - side as f32 / 2.0) as u32;
@@ -163,11 +163,11 @@ fn quick_pass_finds_the_face_the_full_search_finds() {
         ASTRONAUT_CENTRE.1 - top as f32,
     );
     let full = FaceDetector::with_settings(vision::DetectorSettings {
-        quick_accept_side: 0,
+        large_first_side: 0,
         ..vision::DetectorSettings::default()
     })
     .expect("valid settings");
-    for (what, detector) in [("quick", detector()), ("full", full)] {
+    for (what, detector) in [("large first", detector()), ("full", full)] {
         let faces = detector.detect(&portrait);
         assert_eq!(faces.len(), 1, "{what}: {faces:?}");
         assert_near(&faces[0], centre, ASTRONAUT_SIDE, what);
