@@ -40,9 +40,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Start from the weights of this model folder (e.g. an earlier run's best/) instead of
-    /// random ones, with a fresh optimizer and learning-rate schedule.
-    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
-    pub init: Option<PathBuf>,
+    /// random ones, with a fresh optimizer and learning-rate schedule; several folders start
+    /// from the mean of their weights (models of the same network).
+    #[arg(long, value_name = "DIR", num_args = 1.., conflicts_with = "resume")]
+    pub init: Vec<PathBuf>,
     /// Continue the run in --out from its last checkpoint.
     #[arg(long)]
     pub resume: bool,
@@ -81,8 +82,8 @@ pub fn run(args: Args) -> CommandResult {
     if let Some(seed) = args.seed {
         config.seed = seed;
     }
-    if let Some(init) = &args.init {
-        config.init = Some(init.clone());
+    if !args.init.is_empty() {
+        config.init.clone_from(&args.init);
     }
     if args.ferplus.is_none() {
         config.ferplus_weight = 0.0;

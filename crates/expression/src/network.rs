@@ -1,6 +1,6 @@
 //! The expression CNN: VGG-style blocks with batch norm for 48×48 grey faces.
 
-use burn::module::Param;
+use burn::module::{Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{
@@ -149,6 +149,105 @@ impl ExpressionNet {
         self.output.forward(self.dropout.forward(x))
     }
 
+    /// The parameter-wise mean of networks built from one [`NetworkConfig`], batch-norm
+    /// statistics included: weight averaging, e.g. of the best models of successive
+    /// learning-rate cycles of one run, which lie close enough together for their mean to be a
+    /// good model itself. `None` when `nets` is empty or their layouts differ.
+    pub fn average(mut nets: Vec<ExpressionNet>) -> Option<ExpressionNet> {
+        if nets.is_empty() {
+            return None;
+        }
+        let base = nets.remove(0);
+        let same_layout =
+            |other: &ExpressionNet| {
+                other.blocks.len() == base.blocks.len()
+                    && other.blocks.iter().zip(&base.blocks).all(|(a, b)| {
+                        a.convs.len() == b.convs.len() && a.norms.len() == b.norms.len()
+                    })
+                    && [(&other.hidden, &base.hidden), (&other.output, &base.output)]
+                        .iter()
+                        .all(|(a, b)| a.weight.shape() == b.weight.shape())
+            };
+        if !nets.iter().all(same_layout) {
+            return None;
+        }
+        let count = nets.len() + 1;
+        let blocks = base
+            .blocks
+            .into_iter()
+            .enumerate()
+            .map(|(b, block)| ConvBlock {
+                convs: block
+                    .convs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(c, mut conv)| {
+                        let others = || nets.iter().map(|net| &net.blocks[b].convs[c]);
+                        conv.weight = conv
+                            .weight
+                            .map(|value| mean(value, others().map(|o| o.weight.val()), count));
+                        conv.bias = conv.bias.map(|bias| {
+                            bias.map(|value| {
+                                mean(
+                                    value,
+                                    others().filter_map(|o| o.bias.as_ref().map(Param::val)),
+                                    count,
+                                )
+                            })
+                        });
+                        conv
+                    })
+                    .collect(),
+                norms: block
+                    .norms
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, mut norm)| {
+                        let others = || nets.iter().map(|net| &net.blocks[b].norms[n]);
+                        norm.gamma = norm
+                            .gamma
+                            .map(|value| mean(value, others().map(|o| o.gamma.val()), count));
+                        norm.beta = norm
+                            .beta
+                            .map(|value| mean(value, others().map(|o| o.beta.val()), count));
+                        norm.running_mean = RunningState::new(mean(
+                            norm.running_mean.value(),
+                            others().map(|o| o.running_mean.value()),
+                            count,
+                        ));
+                        norm.running_var = RunningState::new(mean(
+                            norm.running_var.value(),
+                            others().map(|o| o.running_var.value()),
+                            count,
+                        ));
+                        norm
+                    })
+                    .collect(),
+                pool: block.pool,
+            })
+            .collect();
+        let average_linear = |mut linear: Linear, pick: fn(&ExpressionNet) -> &Linear| {
+            linear.weight = linear
+                .weight
+                .map(|value| mean(value, nets.iter().map(|net| pick(net).weight.val()), count));
+            linear.bias = linear.bias.map(|bias| {
+                bias.map(|value| {
+                    let others = nets
+                        .iter()
+                        .filter_map(|net| pick(net).bias.as_ref().map(Param::val));
+                    mean(value, others, count)
+                })
+            });
+            linear
+        };
+        Some(ExpressionNet {
+            blocks,
+            dropout: base.dropout,
+            hidden: average_linear(base.hidden, |net| &net.hidden),
+            output: average_linear(base.output, |net| &net.output),
+        })
+    }
+
     /// The network for inference, every batch norm folded into its convolution (same output,
     /// less work). Only for a network that is done training: the folded one has no batch norm
     /// to train and its weights no longer match the saved layout.
@@ -162,6 +261,15 @@ impl ExpressionNet {
             ..self
         }
     }
+}
+
+/// The mean of `first` and `others`, `count` tensors in all.
+fn mean<const D: usize>(
+    first: Tensor<D>,
+    others: impl Iterator<Item = Tensor<D>>,
+    count: usize,
+) -> Tensor<D> {
+    others.fold(first, |sum, other| sum + other) / count as f32
 }
 
 #[cfg(test)]
@@ -201,5 +309,58 @@ mod tests {
         for (a, b) in plain.iter().zip(&folded) {
             assert!((a - b).abs() <= 1e-4 * largest.max(1.0), "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn averaging_networks_averages_every_tensor() {
+        let config = NetworkConfig {
+            channels: vec![4, 8],
+            convs: vec![1, 2],
+            hidden: 8,
+            dropout: 0.0,
+        };
+        let device = Device::flex();
+        let first = config.init(&device);
+        let mut second = config.init(&device);
+        // Batch-norm statistics start equal; make them differ.
+        second.blocks[1].norms[1].running_var =
+            RunningState::new(Tensor::<1>::ones([8], &device) * 3.0);
+        let averaged = ExpressionNet::average(vec![first.clone(), second.clone()]).unwrap();
+
+        fn values(tensor: Tensor<1>) -> Vec<f32> {
+            tensor.into_data().try_to_vec().unwrap()
+        }
+        fn conv(net: &ExpressionNet) -> Vec<f32> {
+            values(net.blocks[1].convs[1].weight.val().flatten(0, 3))
+        }
+        fn hidden_bias(net: &ExpressionNet) -> Vec<f32> {
+            values(net.hidden.bias.as_ref().unwrap().val())
+        }
+        fn variance(net: &ExpressionNet) -> Vec<f32> {
+            values(net.blocks[1].norms[1].running_var.value())
+        }
+        for pick in [
+            conv as fn(&ExpressionNet) -> Vec<f32>,
+            hidden_bias,
+            variance,
+        ] {
+            let (a, b, mean) = (pick(&first), pick(&second), pick(&averaged));
+            assert_ne!(a, b, "the two networks differ");
+            for ((a, b), mean) in a.iter().zip(&b).zip(&mean) {
+                assert!((mean - (a + b) / 2.0).abs() < 1e-6, "{mean} vs {a} and {b}");
+            }
+        }
+        assert_eq!(variance(&averaged), vec![2.0; 8]);
+
+        // The mean of a network with itself is that network.
+        let alone = ExpressionNet::average(vec![first.clone(), first.clone()]).unwrap();
+        assert_eq!(conv(&alone), conv(&first));
+        assert!(ExpressionNet::average(Vec::new()).is_none());
+        let other = NetworkConfig {
+            hidden: 16,
+            ..config
+        }
+        .init(&device);
+        assert!(ExpressionNet::average(vec![first, other]).is_none());
     }
 }

@@ -58,11 +58,18 @@ pub struct TrainConfig {
     pub class_balance: f32,
     /// Seed of every random choice.
     pub seed: u64,
-    /// A model folder (`config.json` + `model.safetensors`, e.g. an earlier run's `best/`)
-    /// whose weights the run starts from instead of random ones: a second learning-rate cycle
-    /// or fine-tuning on other data. Its network must be `network`. The optimizer starts fresh.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub init: Option<PathBuf>,
+    /// Model folders (`config.json` + `model.safetensors`, e.g. an earlier run's `best/`)
+    /// whose weights the run starts from instead of random ones: a second learning-rate cycle,
+    /// or fine-tuning on other data. Several folders start it from the mean of their weights
+    /// (weight averaging of the best models of successive cycles). Their network must be
+    /// `network`. The optimizer starts fresh. Written as a list; a single path (the form of
+    /// earlier versions) is read as a list of one.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub init: Vec<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -80,7 +87,7 @@ impl Default for TrainConfig {
             ferplus_weight: 0.5,
             class_balance: 0.3,
             seed: 42,
-            init: None,
+            init: Vec::new(),
         }
     }
 }
@@ -232,9 +239,9 @@ pub fn train(
         tracing::info!(epochs_done = state.epochs_done, "resuming");
         observer.resumed(state.epochs_done, state.best_accuracy, state.best_epoch);
     } else {
-        if let Some(init) = &config.init {
-            net = load_init(init, &config.network, net)?;
-            tracing::info!(init = %init.display(), "starting from trained weights");
+        if !config.init.is_empty() {
+            net = load_init(&config.init, &config.network, &device)?;
+            tracing::info!(models = config.init.len(), "starting from trained weights");
         }
         write_json(&run.root().join("train_config.json"), config)?;
     }
@@ -471,24 +478,66 @@ fn save_checkpoint(
 }
 
 /// Loads the weights of the model folder `dir` into `net` (built from `network`).
+/// A network on the training `device` holding the weights of the model folders `dirs`, or the
+/// mean of them when there are several; each must hold a model of the run's `network`.
 fn load_init(
-    dir: &Path,
+    dirs: &[PathBuf],
     network: &NetworkConfig,
-    mut net: ExpressionNet,
+    device: &Device,
 ) -> Result<ExpressionNet, TrainError> {
-    let config_path = dir.join(CONFIG_FILE);
-    let config: NetworkConfig = read_json(&config_path)?;
-    if config != *network {
-        return Err(TrainError::InitMismatch(config_path));
+    // Read and averaged outside the autodiff graph, then loaded into the training network as
+    // a single folder's weights would be.
+    let plain = Device::flex();
+    let mut nets = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let config_path = dir.join(CONFIG_FILE);
+        let config: NetworkConfig = read_json(&config_path)?;
+        if config != *network {
+            return Err(TrainError::InitMismatch(config_path));
+        }
+        let weights = dir.join(WEIGHTS_FILE);
+        let mut net = network.init(&plain);
+        net.load_from(&mut SafetensorsStore::from_file(&weights))
+            .map_err(|error| TrainError::Corrupt {
+                path: weights.clone(),
+                message: error.to_string(),
+            })?;
+        nets.push(net);
     }
-    let weights = dir.join(WEIGHTS_FILE);
-    let mut store = SafetensorsStore::from_file(&weights);
-    net.load_from(&mut store)
-        .map_err(|error| TrainError::Corrupt {
-            path: weights.clone(),
-            message: error.to_string(),
-        })?;
+    let corrupt = |message: String| TrainError::Corrupt {
+        path: dirs.first().cloned().unwrap_or_default(),
+        message,
+    };
+    // Every network has the run's shape (checked above), so only an empty list has no mean.
+    let averaged = ExpressionNet::average(nets)
+        .ok_or_else(|| corrupt("no model folder to start from".into()))?;
+    let mut store = SafetensorsStore::from_bytes(None);
+    averaged
+        .save_into(&mut store)
+        .map_err(|error| corrupt(error.to_string()))?;
+    let bytes = store
+        .get_bytes()
+        .map_err(|error| corrupt(error.to_string()))?;
+    let mut net = network.init(device);
+    net.load_from(&mut SafetensorsStore::from_bytes(Some(bytes)))
+        .map_err(|error| corrupt(error.to_string()))?;
     Ok(net)
+}
+
+/// Reads `init`: a list of paths, or one path as written by earlier versions.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<PathBuf>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(PathBuf),
+        Many(Vec<PathBuf>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(path) => vec![path],
+        OneOrMany::Many(paths) => paths,
+    })
 }
 
 fn load_checkpoint(

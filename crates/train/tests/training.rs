@@ -172,14 +172,14 @@ fn a_run_starts_from_the_weights_of_a_model_folder() {
         weights.retain(|name, _| !name.contains("running_"));
         weights
     };
-    let frozen = |init: Option<std::path::PathBuf>| TrainConfig {
+    let frozen = |init: Vec<std::path::PathBuf>| TrainConfig {
         learning_rate: 0.0,
         init,
         ..tiny_config(1)
     };
     let second = RunFolder::new(dir.path().join("second"));
     train::train(
-        &frozen(Some(first.best())),
+        &frozen(vec![first.best()]),
         data(),
         &second,
         false,
@@ -194,7 +194,7 @@ fn a_run_starts_from_the_weights_of_a_model_folder() {
     );
     // Without `init` the same run keeps its random start, which is not the first run's.
     let fresh = RunFolder::new(dir.path().join("fresh"));
-    train::train(&frozen(None), data(), &fresh, false, &mut Silent).unwrap();
+    train::train(&frozen(Vec::new()), data(), &fresh, false, &mut Silent).unwrap();
     assert_ne!(
         trainable(&fresh.checkpoint().join("model.safetensors")),
         started_from
@@ -204,10 +204,10 @@ fn a_run_starts_from_the_weights_of_a_model_folder() {
         &std::fs::read_to_string(second.root().join("train_config.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(saved.init, Some(first.best()));
+    assert_eq!(saved.init, vec![first.best()]);
 
     // A model of another shape is refused, naming its config file.
-    let mut other = frozen(Some(first.best()));
+    let mut other = frozen(vec![first.best()]);
     other.network.hidden = 16;
     let error = train::train(
         &other,
@@ -219,6 +219,75 @@ fn a_run_starts_from_the_weights_of_a_model_folder() {
     .unwrap_err();
     assert!(error.to_string().contains("config.json"), "{error}");
     assert!(error.to_string().contains("another network"), "{error}");
+}
+
+#[test]
+fn a_run_starts_from_the_mean_of_several_model_folders() {
+    let _alone = ONE_TRAINING_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let train_split = synthetic(30, 1);
+    let validation = synthetic(6, 2);
+    let data = || TrainData {
+        train: &train_split,
+        validation: &validation,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let runs: Vec<RunFolder> = [5, 6]
+        .into_iter()
+        .map(|seed| {
+            let run = RunFolder::new(dir.path().join(format!("seed{seed}")));
+            let config = TrainConfig {
+                seed,
+                ..tiny_config(1)
+            };
+            train::train(&config, data(), &run, false, &mut Silent).unwrap();
+            run
+        })
+        .collect();
+    let weights = |dir: std::path::PathBuf| read_safetensors(&dir.join("model.safetensors"));
+    let (a, b) = (weights(runs[0].best()), weights(runs[1].best()));
+    assert_ne!(a, b, "two seeds give two models");
+
+    // At learning rate 0 the run's parameters stay where it started: the mean of the two.
+    let averaged = RunFolder::new(dir.path().join("averaged"));
+    let config = TrainConfig {
+        learning_rate: 0.0,
+        init: vec![runs[0].best(), runs[1].best()],
+        ..tiny_config(1)
+    };
+    train::train(&config, data(), &averaged, false, &mut Silent).unwrap();
+    let started_from = weights(averaged.checkpoint());
+    let mut compared = 0;
+    for (name, values) in &started_from {
+        // Batch-norm running statistics follow the data of the run, not the optimizer.
+        if name.contains("running_") {
+            continue;
+        }
+        for ((value, a), b) in values.iter().zip(&a[name]).zip(&b[name]) {
+            assert!(
+                (value - (a + b) / 2.0).abs() <= 1e-6,
+                "{name}: {value} is not the mean of {a} and {b}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 1000, "{compared} values compared");
+}
+
+#[test]
+fn a_config_of_earlier_versions_names_one_init_folder() {
+    let mut json = serde_json::to_value(tiny_config(1)).unwrap();
+    assert!(json.get("init").is_none(), "no init, no field");
+    json["init"] = serde_json::json!("runs/first/best");
+    let config: TrainConfig = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(
+        config.init,
+        vec![std::path::PathBuf::from("runs/first/best")]
+    );
+    json["init"] = serde_json::json!(["runs/a/best", "runs/b/best"]);
+    let config: TrainConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(config.init.len(), 2);
 }
 
 /// Wall-clock fields differ between runs; everything else must match.
