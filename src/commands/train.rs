@@ -21,7 +21,7 @@ pub struct Args {
     /// Run folder: checkpoint/, best/ (the model), metrics.jsonl, curves.png, train_config.json.
     #[arg(long, value_name = "DIR", default_value = "runs/expression")]
     pub out: PathBuf,
-    /// Passes over the training split.
+    /// Passes over the training split; 0 saves the starting weights (see --init) as the model.
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
     /// Faces per optimisation step.
@@ -121,6 +121,12 @@ pub fn run(args: Args) -> CommandResult {
         &mut observer,
     )
     .map_err(CommandError::failure)?;
+    if config.epochs == 0 {
+        println!(
+            "no training (0 epochs): the starting weights are the model in {} (PublicTest figures in eval.json)",
+            run.best().display()
+        );
+    }
     if let Some(best) = history
         .iter()
         .max_by(|a, b| a.val_accuracy.total_cmp(&b.val_accuracy))

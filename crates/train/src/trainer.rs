@@ -38,7 +38,9 @@ pub struct TrainConfig {
     pub network: NetworkConfig,
     /// Augmentation strength.
     pub augment: AugmentConfig,
-    /// Passes over the training split.
+    /// Passes over the training split. With 0 the starting weights (random, or those of
+    /// `init`) are evaluated and saved as the run's model (`best/`) untouched: how the mean of
+    /// several models becomes a model folder.
     pub epochs: usize,
     /// Faces per optimisation step.
     pub batch: usize,
@@ -248,6 +250,19 @@ pub fn train(
     let mut history = run.read_metrics()?;
     history.truncate(state.epochs_done);
     rewrite_metrics(run, &history)?;
+
+    if config.epochs == 0 {
+        // No training: the starting weights (e.g. the mean of `init`) become the run's model.
+        let model = ExpressionModel::from_network(net.valid(), config.network.clone());
+        let (_, report) = validate(&model, data.validation)?;
+        save_model(&net, &config.network, &run.best())?;
+        write_json(&run.best().join("eval.json"), &report)?;
+        tracing::info!(
+            val_accuracy = report.accuracy,
+            "starting weights saved as the model"
+        );
+        return Ok(history);
+    }
 
     let class_weights = class_weights(data.train, config.class_balance);
     let batches_per_epoch = data.train.len().div_ceil(config.batch);

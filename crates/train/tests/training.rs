@@ -273,6 +273,24 @@ fn a_run_starts_from_the_mean_of_several_model_folders() {
         }
     }
     assert!(compared > 1000, "{compared} values compared");
+
+    // With no epoch at all, the mean itself is the run's model, batch-norm statistics included.
+    let soup = RunFolder::new(dir.path().join("soup"));
+    let config = TrainConfig {
+        epochs: 0,
+        init: vec![runs[0].best(), runs[1].best()],
+        ..tiny_config(1)
+    };
+    let history = train::train(&config, data(), &soup, false, &mut Silent).unwrap();
+    assert!(history.is_empty());
+    let model = weights(soup.best());
+    assert_eq!(model.len(), a.len());
+    for (name, values) in &model {
+        for ((value, a), b) in values.iter().zip(&a[name]).zip(&b[name]) {
+            assert!((value - (a + b) / 2.0).abs() <= 1e-6, "{name}");
+        }
+    }
+    assert!(soup.best().join("eval.json").exists());
 }
 
 #[test]
