@@ -12,6 +12,35 @@ use train::{AugmentConfig, RunFolder, Silent, TrainConfig, TrainData, TrainObser
 /// threads would draw from it in turn and neither would be reproducible. Each test holds this.
 static ONE_TRAINING_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Holds [`ONE_TRAINING_AT_A_TIME`] for the rest of a test (also after another test failed).
+fn one_training_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_TRAINING_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The small training and validation splits every training test uses.
+struct Splits {
+    train: FerSplit,
+    validation: FerSplit,
+}
+
+impl Splits {
+    fn new() -> Self {
+        Self {
+            train: synthetic(30, 1),
+            validation: synthetic(6, 2),
+        }
+    }
+
+    fn data(&self) -> TrainData<'_> {
+        TrainData {
+            train: &self.train,
+            validation: &self.validation,
+        }
+    }
+}
+
 /// Faces whose class is drawn as a bright horizontal band at a class-specific height.
 fn synthetic(per_class: usize, seed: u32) -> FerSplit {
     let mut split = FerSplit::default();
@@ -69,15 +98,9 @@ impl TrainObserver for StopAfterFirstEpoch {
 
 #[test]
 fn loss_falls_and_resume_continues_exactly() {
-    let _alone = ONE_TRAINING_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let train_split = synthetic(30, 1);
-    let validation = synthetic(6, 2);
-    let data = || TrainData {
-        train: &train_split,
-        validation: &validation,
-    };
+    let _alone = one_training_at_a_time();
+    let splits = Splits::new();
+    let data = || splits.data();
     let config = tiny_config(3);
 
     let straight_dir = tempfile::tempdir().unwrap();
@@ -151,15 +174,9 @@ fn loss_falls_and_resume_continues_exactly() {
 
 #[test]
 fn a_run_starts_from_the_weights_of_a_model_folder() {
-    let _alone = ONE_TRAINING_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let train_split = synthetic(30, 1);
-    let validation = synthetic(6, 2);
-    let data = || TrainData {
-        train: &train_split,
-        validation: &validation,
-    };
+    let _alone = one_training_at_a_time();
+    let splits = Splits::new();
+    let data = || splits.data();
     let dir = tempfile::tempdir().unwrap();
     let first = RunFolder::new(dir.path().join("first"));
     train::train(&tiny_config(1), data(), &first, false, &mut Silent).unwrap();
@@ -223,15 +240,9 @@ fn a_run_starts_from_the_weights_of_a_model_folder() {
 
 #[test]
 fn a_run_starts_from_the_mean_of_several_model_folders() {
-    let _alone = ONE_TRAINING_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let train_split = synthetic(30, 1);
-    let validation = synthetic(6, 2);
-    let data = || TrainData {
-        train: &train_split,
-        validation: &validation,
-    };
+    let _alone = one_training_at_a_time();
+    let splits = Splits::new();
+    let data = || splits.data();
     let dir = tempfile::tempdir().unwrap();
     let runs: Vec<RunFolder> = [5, 6]
         .into_iter()
