@@ -3,9 +3,11 @@
 //! A fork of `rustface` 0.1.7 (the Rust port of the SeetaFace Detection engine, BSD-2-Clause;
 //! see `LICENSE`) that gives the same faces, faster: the LAB feature map is computed without
 //! branches, the boosted classifiers read flat weight tables, the bilinear resize computes its
-//! column weights once per image, the MLP dot products run in eight lanes, and the gradient
-//! integral images are built in one pass. It has no `unsafe` code and no shared state: a
-//! [`Detector`] is `Send + Sync` and searches from any number of threads at once.
+//! column weights once per image, the MLP dot products run in eight lanes, and each MLP stage
+//! sums a window's gradients only up to the cell edges its features read. It has no `unsafe`
+//! code and no shared state: a [`Detector`] is `Send + Sync` and searches from any number of
+//! threads at once. [`Detector::detect_large_first`] searches the coarse pyramid levels first
+//! and stops there when they hold a large face.
 //!
 //! Only the search is here; the model file (`seeta_fd_frontal_v1.0.bin`) is read by
 //! [`read_model`] from bytes the caller provides.
