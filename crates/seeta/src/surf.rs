@@ -122,7 +122,7 @@ impl MlpClassifier {
         map.compute(window, FeaturePool::SAMPLE, &self.grid);
         scratch.input.clear();
         for corners in &self.grid.features {
-            map.push_feature(corners, self.grid.xs.len(), &mut scratch.input);
+            map.push_feature(corners, &mut scratch.input);
         }
         let last = self.layers.len() - 1;
         for (index, layer) in self.layers.iter().enumerate() {
@@ -326,22 +326,22 @@ impl SurfFeatureMap {
         }
     }
 
-    /// The integral of every channel over [0, xs[x]) × [0, ys[y]).
-    fn corner(&self, x: usize, y: usize, columns: usize) -> &[i32] {
-        let start = (y * columns + x) * CHANNELS;
+    /// The integral of every channel over [0, xs[x]) × [0, ys[y]) (one column per x edge).
+    fn corner(&self, x: usize, y: usize) -> &[i32] {
+        let start = (y * self.columns.len() + x) * CHANNELS;
         &self.corners[start..start + CHANNELS]
     }
 
     /// Appends the normalised values of the feature with these corners to `out`.
-    fn push_feature(&self, corners: &FeatureCorners, columns: usize, out: &mut Vec<f32>) {
+    fn push_feature(&self, corners: &FeatureCorners, out: &mut Vec<f32>) {
         let mut raw = [0i32; FEATURE_DIM];
         let mut values = raw.chunks_exact_mut(CHANNELS);
         for cell_y in 0..2 {
             for cell_x in 0..2 {
                 let (x0, x1) = (corners.xs[cell_x], corners.xs[cell_x + 1]);
                 let (y0, y1) = (corners.ys[cell_y], corners.ys[cell_y + 1]);
-                let (a, b) = (self.corner(x1, y1, columns), self.corner(x0, y1, columns));
-                let (c, d) = (self.corner(x1, y0, columns), self.corner(x0, y0, columns));
+                let (a, b) = (self.corner(x1, y1), self.corner(x0, y1));
+                let (c, d) = (self.corner(x1, y0), self.corner(x0, y0));
                 if let Some(cell) = values.next() {
                     for channel in 0..CHANNELS {
                         cell[channel] = a[channel] - b[channel] - c[channel] + d[channel];

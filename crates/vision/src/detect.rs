@@ -322,21 +322,8 @@ impl WorkingImage {
 /// Grey image whose pixels are the mean of `block × block` squares of the photo (the last
 /// partial row and column of blocks are dropped).
 fn box_shrink(image: &DynamicImage, block: u32) -> GrayImage {
-    box_shrink_source(
-        &GreySource::new(image),
-        image.width(),
-        image.height(),
-        block,
-    )
-}
-
-/// [`box_shrink`] of a `width`×`height` grey source.
-fn box_shrink_source(
-    source: &GreySource<'_>,
-    from_width: u32,
-    from_height: u32,
-    block: u32,
-) -> GrayImage {
+    let source = GreySource::new(image);
+    let (from_width, from_height) = (image.width(), image.height());
     let width = (from_width / block).max(1);
     let height = (from_height / block).max(1);
     let block_x = block.min(from_width) as usize;
