@@ -183,17 +183,10 @@ impl ExpressionNet {
                     .enumerate()
                     .map(|(c, mut conv)| {
                         let others = || nets.iter().map(|net| &net.blocks[b].convs[c]);
-                        conv.weight = conv
-                            .weight
-                            .map(|value| mean(value, others().map(|o| o.weight.val()), count));
+                        conv.weight =
+                            average_param(conv.weight, others().map(|o| &o.weight), count);
                         conv.bias = conv.bias.map(|bias| {
-                            bias.map(|value| {
-                                mean(
-                                    value,
-                                    others().filter_map(|o| o.bias.as_ref().map(Param::val)),
-                                    count,
-                                )
-                            })
+                            average_param(bias, others().filter_map(|o| o.bias.as_ref()), count)
                         });
                         conv
                     })
@@ -204,12 +197,8 @@ impl ExpressionNet {
                     .enumerate()
                     .map(|(n, mut norm)| {
                         let others = || nets.iter().map(|net| &net.blocks[b].norms[n]);
-                        norm.gamma = norm
-                            .gamma
-                            .map(|value| mean(value, others().map(|o| o.gamma.val()), count));
-                        norm.beta = norm
-                            .beta
-                            .map(|value| mean(value, others().map(|o| o.beta.val()), count));
+                        norm.gamma = average_param(norm.gamma, others().map(|o| &o.gamma), count);
+                        norm.beta = average_param(norm.beta, others().map(|o| &o.beta), count);
                         norm.running_mean = RunningState::new(mean(
                             norm.running_mean.value(),
                             others().map(|o| o.running_mean.value()),
@@ -227,17 +216,11 @@ impl ExpressionNet {
             })
             .collect();
         let average_linear = |mut linear: Linear, pick: fn(&ExpressionNet) -> &Linear| {
-            linear.weight = linear
-                .weight
-                .map(|value| mean(value, nets.iter().map(|net| pick(net).weight.val()), count));
-            linear.bias = linear.bias.map(|bias| {
-                bias.map(|value| {
-                    let others = nets
-                        .iter()
-                        .filter_map(|net| pick(net).bias.as_ref().map(Param::val));
-                    mean(value, others, count)
-                })
-            });
+            let others = || nets.iter().map(pick);
+            linear.weight = average_param(linear.weight, others().map(|o| &o.weight), count);
+            linear.bias = linear
+                .bias
+                .map(|bias| average_param(bias, others().filter_map(|o| o.bias.as_ref()), count));
             linear
         };
         Some(ExpressionNet {
@@ -261,6 +244,16 @@ impl ExpressionNet {
             ..self
         }
     }
+}
+
+/// `param` holding the mean of its value and those of `others`, `count` parameters in all (its
+/// id and training state are kept).
+fn average_param<'a, const D: usize>(
+    param: Param<Tensor<D>>,
+    others: impl Iterator<Item = &'a Param<Tensor<D>>>,
+    count: usize,
+) -> Param<Tensor<D>> {
+    param.map(|value| mean(value, others.map(Param::val), count))
 }
 
 /// The mean of `first` and `others`, `count` tensors in all.

@@ -492,7 +492,6 @@ fn save_checkpoint(
     replace_dir(&staging, &dir)
 }
 
-/// Loads the weights of the model folder `dir` into `net` (built from `network`).
 /// A network on the training `device` holding the weights of the model folders `dirs`, or the
 /// mean of them when there are several; each must hold a model of the run's `network`.
 fn load_init(
