@@ -1,5 +1,6 @@
 //! Helpers shared by the command-line tests.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// `../shared/data` next to the repository, or `None` (with a note on stderr) when it is absent,
@@ -9,7 +10,10 @@ pub fn shared_data(what: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
+        // Written to stderr directly, past the test harness's capture, so that a run
+        // without the development data says what it skipped.
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED {what}: development data not found at {}",
             dir.display()
         );

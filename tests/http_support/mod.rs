@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::io::Cursor;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -253,7 +254,10 @@ pub fn face_photo() -> Option<Vec<u8>> {
     match std::fs::read(&path) {
         Ok(bytes) => Some(bytes),
         Err(_) => {
-            eprintln!(
+            // Written to stderr directly, past the test harness's capture, so that a run
+            // without the development data says what it skipped.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED the face-photo part: {} not found (development data)",
                 path.display()
             );

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use expression::{ExpressionModel, FACE_PIXELS, FaceCrop};
@@ -11,7 +12,12 @@ fn shared_data() -> Option<PathBuf> {
     if path.is_dir() {
         Some(path)
     } else {
-        eprintln!("skipped: ../shared/data is absent (FER-2013 is needed for this test)");
+        // Written to stderr directly, past the test harness's capture, so that a run
+        // without the development data says what it skipped.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: ../shared/data is absent (FER-2013 is needed for this test)"
+        );
         None
     }
 }

@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use image::GrayImage;
@@ -60,7 +61,10 @@ fn generated() -> Vec<(String, GrayImage)> {
 fn photos() -> Vec<(String, GrayImage)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/photos");
     if !dir.is_dir() {
-        eprintln!(
+        // Written to stderr directly, past the test harness's capture, so that a run
+        // without the development data says what it skipped.
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED the development photos: not found at {}",
             dir.display()
         );

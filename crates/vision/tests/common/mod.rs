@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::BufReader;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -16,7 +17,10 @@ pub fn shared_data(what: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
+        // Written to stderr directly, past the test harness's capture, so that a run
+        // without the development data says what it skipped.
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED {what}: development data not found at {}",
             dir.display()
         );
