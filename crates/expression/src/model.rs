@@ -124,15 +124,17 @@ impl ExpressionModel {
         if faces.is_empty() {
             return Ok(Vec::new());
         }
-        let plain = self.probabilities(faces.iter().copied())?;
         if !tta {
-            return Ok(plain);
+            return self.probabilities(faces.iter().copied());
         }
+        // The faces and their mirror images go through the network as one batch: one pass over
+        // twice the faces costs less than two passes.
         let mirrored: Vec<[u8; FACE_PIXELS]> = faces.iter().map(|face| mirror(face)).collect();
-        let flipped = self.probabilities(mirrored.iter())?;
+        let both = self.probabilities(faces.iter().copied().chain(mirrored.iter()))?;
+        let (plain, flipped) = both.split_at(faces.len());
         Ok(plain
             .iter()
-            .zip(&flipped)
+            .zip(flipped)
             .map(|(a, b)| std::array::from_fn(|i| 0.5 * (a[i] + b[i])))
             .collect())
     }
