@@ -57,6 +57,9 @@ pub fn run(args: Args) -> CommandResult {
                 .await
                 .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
             let address = listener.local_addr().context("reading the bound address")?;
+            // Signals are caught from before the address is announced: whoever reads it may
+            // stop the server at once.
+            let shutdown = web::shutdown_signal().context("listening for Ctrl-C and SIGTERM")?;
             if !address.ip().is_loopback() {
                 eprintln!(
                     "warning: listening on {address}: other machines can reach moodreel, and their \
@@ -71,7 +74,7 @@ pub fn run(args: Args) -> CommandResult {
             );
             let _ = stdout.flush();
             drop(stdout);
-            web::serve(listener, state, web::shutdown_signal())
+            web::serve(listener, state, shutdown)
                 .await
                 .context("serving HTTP")
         })
