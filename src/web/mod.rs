@@ -447,6 +447,23 @@ mod tests {
         }
     }
 
+    /// A SIGTERM that arrives between `shutdown_signal()` and the first poll of its future (as
+    /// one sent the moment `serve` prints its address can) ends the future instead of killing
+    /// the process: without the handler in place, this test's own process would die.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_sigterm_before_the_first_poll_is_caught() {
+        let shutdown = shutdown_signal().expect("signal handlers");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &std::process::id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        tokio::time::timeout(std::time::Duration::from_secs(10), shutdown)
+            .await
+            .expect("the SIGTERM sent before the first poll ends the shutdown future");
+    }
+
     #[test]
     fn the_poster_policy_differs_only_in_https_images() {
         assert_eq!(
