@@ -251,6 +251,10 @@ test('a photo without a face offers the mood picker, and a picked mood gives fil
 test('the main flow works with the keyboard alone', { skip: !hasFacePhoto && 'no face photo' }, async () => {
   const { context, page, problems } = await openPage();
   const focusedId = () => page.evaluate(() => document.activeElement && (document.activeElement.id || document.activeElement.name));
+  // Playwright turns on file-chooser interception when a listener is added, without waiting for
+  // the browser: added only next to the key press, the press could overtake it and open no
+  // chooser that the test sees. Adding one now gives it the Tab presses below to take effect.
+  page.on('filechooser', () => {});
 
   // Tab to the file picker (past the skip link) and open it with Space.
   for (let i = 0; i < 5 && (await focusedId()) !== 'file'; i += 1) await page.keyboard.press('Tab');
