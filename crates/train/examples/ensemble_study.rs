@@ -5,9 +5,8 @@
 use std::path::Path;
 
 use dataset::{Split, load_split};
-use expression::{ExpressionModel, FACE_PIXELS, mirror};
-
-const SIDE: usize = 48;
+use expression::{ExpressionModel, FACE_PIXELS, FACE_SIDE as SIDE, Probabilities, mirror};
+use train::{ConfusionMatrix, argmax};
 
 /// The face moved by (dx, dy) pixels, edges repeated.
 fn shifted(face: &[u8; FACE_PIXELS], dx: isize, dy: isize) -> [u8; FACE_PIXELS] {
@@ -28,7 +27,7 @@ fn main() {
     let n = faces.len();
     let shifts: [(isize, isize); 5] = [(0, 0), (2, 0), (-2, 0), (0, 2), (0, -2)];
     // probs[model][view][face] for views: shift k plain (0..5), shift k mirrored (5..10).
-    let mut probs: Vec<Vec<Vec<[f32; 7]>>> = Vec::new();
+    let mut probs: Vec<Vec<Vec<Probabilities>>> = Vec::new();
     for dir in dirs {
         let model = ExpressionModel::load(Path::new(dir)).expect("model");
         let mut views = Vec::new();
@@ -59,9 +58,9 @@ fn main() {
         eprintln!("{dir}: done");
     }
     let accuracy = |models: &[usize], views: &[usize]| {
-        let mut right = 0;
+        let mut confusion = ConfusionMatrix::default();
         for (i, &label) in faces.labels.iter().enumerate() {
-            let mut sum = [0f32; 7];
+            let mut sum = Probabilities::default();
             for &m in models {
                 for &v in views {
                     for (s, p) in sum.iter_mut().zip(&probs[m][v][i]) {
@@ -69,12 +68,9 @@ fn main() {
                     }
                 }
             }
-            let best = (0..7)
-                .max_by(|&a, &b| sum[a].total_cmp(&sum[b]))
-                .unwrap_or(0);
-            right += usize::from(best == usize::from(label));
+            confusion.add(usize::from(label), argmax(&sum));
         }
-        right as f64 / n as f64
+        confusion.accuracy()
     };
     let view_sets: [(&str, Vec<usize>); 4] = [
         ("plain", vec![0]),
