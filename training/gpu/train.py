@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -48,8 +49,15 @@ def main() -> int:
     parser.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if present)")
     parser.add_argument("--limit", type=int, help="use only the first N training and validation faces (a smoke test)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    parser.add_argument("--stop-after", type=int, metavar="N",
+                        help="stop after epoch N of the --epochs schedule (as a run cut short by a time limit)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="reproducible GPU kernels (slower); without it a GPU rerun differs slightly")
     args = parser.parse_args()
 
+    if args.deterministic:
+        # cuBLAS needs a fixed workspace for reproducible results; set before CUDA starts.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     import torch
 
     config = json.loads(json.dumps(DEFAULTS))
@@ -91,7 +99,8 @@ def main() -> int:
           f" {config['batch']} faces per step on {device} (data read in {time.perf_counter() - started:.1f} s)",
           file=sys.stderr)
     history = train(config, training, validation, args.out, device, resume=args.resume,
-                    log=lambda line: print(line, file=sys.stderr, flush=True))
+                    log=lambda line: print(line, file=sys.stderr, flush=True),
+                    stop_after=args.stop_after, deterministic=args.deterministic)
     best = max(history, key=lambda m: m["val_accuracy"])
     print(f"best PublicTest accuracy {best['val_accuracy']:.4f} at epoch {best['epoch']}"
           f" ({best['val_accuracy_tta']:.4f} mirrored); model in {args.out / 'best'}")

@@ -106,13 +106,18 @@ def sgd(net: ExpressionNet, config: dict) -> torch.optim.Optimizer:
 
 
 def train(config: dict, train_split: FerSplit, validation: FerSplit, out: Path, device: str,
-          resume: bool = False, log=print) -> list[dict]:
-    """Trains (or with `resume` continues) into the run folder `out`; returns the metrics."""
+          resume: bool = False, log=print, stop_after: int | None = None,
+          deterministic: bool = False) -> list[dict]:
+    """Trains (or with `resume` continues) into the run folder `out`; returns the metrics.
+    `stop_after` ends the run after that epoch (the schedule stays that of `epochs`), as a run
+    stopped by a time limit ends; `deterministic` asks for reproducible GPU kernels (slower)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if len(train_split) == 0:
         raise ValueError("the training split is empty")
-    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.benchmark = not deterministic
+    if deterministic:
+        torch.use_deterministic_algorithms(True)
     amp = device.startswith("cuda") and config.get("bf16", True)
     torch.manual_seed(config["seed"])
     net = ExpressionNet(config["network"]).to(device).to(memory_format=torch.channels_last)
@@ -146,7 +151,8 @@ def train(config: dict, train_split: FerSplit, validation: FerSplit, out: Path, 
     batch = config["batch"]
     steps_per_epoch = math.ceil(count / batch)
     total_steps = config["epochs"] * steps_per_epoch
-    for epoch in range(state["epochs_done"] + 1, config["epochs"] + 1):
+    last_epoch = min(config["epochs"], stop_after or config["epochs"])
+    for epoch in range(state["epochs_done"] + 1, last_epoch + 1):
         started = time.perf_counter()
         seed = epoch_seed(config["seed"], epoch)
         torch.manual_seed(seed)  # dropout
