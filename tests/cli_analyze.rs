@@ -11,7 +11,7 @@ use image::{DynamicImage, Rgb, RgbImage};
 use predicates::str::contains;
 use serde_json::Value;
 
-use cli_support::shared_data;
+use cli_support::{shared_data, testdata};
 
 fn moodreel() -> Command {
     Command::cargo_bin("moodreel").expect("the binary is built")
@@ -120,10 +120,7 @@ fn a_folder_is_read_whole_into_a_json_array() {
 
 #[test]
 fn astronaut_reads_as_one_face_with_seven_probabilities() {
-    let Some(data) = shared_data("astronaut analyze") else {
-        return;
-    };
-    let photo = data.join("photos/face_controls/images/astronaut.png");
+    let photo = testdata("astronaut.png");
     let dir = tempfile::tempdir().expect("temp dir");
     let annotated = dir.path().join("boxes.png");
     let output = moodreel()

@@ -8,7 +8,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use cli_support::shared_data;
+use cli_support::testdata;
 
 fn moodreel() -> Command {
     let mut command = Command::cargo_bin("moodreel").expect("the binary is built");
@@ -296,10 +296,7 @@ fn a_photo_and_a_mood_are_exclusive() {
 
 #[test]
 fn films_for_the_mood_read_from_a_photo() {
-    let Some(data) = shared_data("recommend from a photo") else {
-        return;
-    };
-    let photo = data.join("photos/face_controls/images/astronaut.png");
+    let photo = testdata("astronaut.png");
     let photo = photo.to_str().expect("a UTF-8 path");
     let json = json_of(&["recommend", photo, "-n", "5"]);
     let faces = json["faces"].as_array().expect("the faces found");

@@ -1,7 +1,16 @@
 //! Helpers shared by the command-line tests.
 
+#![allow(dead_code)] // Each test file uses its own part of this module.
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+/// A file committed in `testdata/` (always present; see `testdata/README.md`).
+pub fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+}
 
 /// `../shared/data` next to the repository, or `None` (with a note on stderr) when it is absent,
 /// as in a fresh clone: tests that need it then skip.

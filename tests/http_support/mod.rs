@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 use std::io::Cursor;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -247,23 +246,11 @@ pub fn image_form(bytes: Vec<u8>) -> Form {
     Form::new().part("image", Part::bytes(bytes).file_name("photo"))
 }
 
-/// A photo with a face from the development data in `../shared`, if it is there.
+/// A photo with one face: the astronaut portrait committed in `testdata/` (public domain; see
+/// `testdata/README.md`), so the face-photo tests run in a fresh clone too.
 pub fn face_photo() -> Option<Vec<u8>> {
-    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/photos/face_controls/images/astronaut.png");
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(_) => {
-            // Written to stderr directly, past the test harness's capture, so that a run
-            // without the development data says what it skipped.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED the face-photo part: {} not found (development data)",
-                path.display()
-            );
-            None
-        }
-    }
+    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/astronaut.png");
+    Some(std::fs::read(&path).expect("testdata/astronaut.png is committed"))
 }
 
 /// Checks an error answer: status, `application/problem+json`, the RFC 9457 members and our
