@@ -85,9 +85,8 @@ impl UploadForm {
             } else if allowed.contains(&name.as_str()) {
                 let value = read_field(field, text_left).await?;
                 text_left -= value.len();
-                let value = String::from_utf8(value).map_err(|_| {
-                    ApiError::BadRequest(format!("form field `{name}`: the value is not UTF-8 text"))
-                })?;
+                // As multer's `text()` did: bytes that are not UTF-8 become U+FFFD.
+                let value = String::from_utf8_lossy(&value).into_owned();
                 form.fields.push((name, value));
             } else {
                 let mut expected = vec![IMAGE_FIELD];
