@@ -621,7 +621,11 @@ fn png_header_claiming(width: u32, height: u32, depth: u8, colour: u8) -> Vec<u8
     header.extend_from_slice(&[depth, colour, 0, 0, 0]);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png_chunk(&mut png, b"IHDR", &header);
-    png_chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    png_chunk(
+        &mut png,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     png_chunk(&mut png, b"IEND", &[]);
     png
 }
@@ -1183,7 +1187,12 @@ async fn hostile_inputs_get_a_4xx_or_a_correct_answer_and_the_server_survives() 
     // this test builds) on top, is an upper bound of the server's through the suite.
     if let Some(peak) = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|status| status.lines().find(|line| line.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
     {
         eprintln!("peak memory of the test process (server and client): {peak}");
     }

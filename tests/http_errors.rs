@@ -554,9 +554,16 @@ async fn idle_and_half_sent_connections_are_closed_by_the_server() {
         let request = format!("GET /api/v1/health HTTP/1.1\r\nHost: {host}\r\n\r\n");
         assert!(kept.send(request.as_bytes()));
         assert!(kept.read_head().starts_with("HTTP/1.1 200"));
-        for (name, connection) in [("idle", &mut idle), ("slowloris", &mut slow), ("keep-alive", &mut kept)] {
+        for (name, connection) in [
+            ("idle", &mut idle),
+            ("slowloris", &mut slow),
+            ("keep-alive", &mut kept),
+        ] {
             let (_, closed) = connection.read_until_closed();
-            assert!(closed, "the {name} connection is still open after {patience:?}");
+            assert!(
+                closed,
+                "the {name} connection is still open after {patience:?}"
+            );
         }
         let took = started.elapsed();
         assert!(took < Duration::from_secs(5), "closing took {took:?}");
@@ -682,17 +689,15 @@ async fn uploads_slower_than_the_minimum_rate_are_408() {
 
 #[tokio::test]
 async fn foreign_hosts_and_other_sites_are_refused_and_local_requests_answered() {
-    let app = spawn_app_with(tiny_catalog(), Default::default())
-        .await;
+    let app = spawn_app_with(tiny_catalog(), Default::default()).await;
     let port = app.host().rsplit_once(':').unwrap().1.to_owned();
-    let get = |host: String| {
-        app.client
-            .get(app.url("/"))
-            .header("host", host)
-            .send()
-    };
+    let get = |host: String| app.client.get(app.url("/")).header("host", host).send();
     // DNS rebinding: a foreign name pointed at 127.0.0.1.
-    for host in ["evil.example", &format!("evil.example:{port}"), "127.0.0.1.evil.example"] {
+    for host in [
+        "evil.example",
+        &format!("evil.example:{port}"),
+        "127.0.0.1.evil.example",
+    ] {
         let response = get(host.to_owned()).await.unwrap();
         assert_problem(response, 421, "unknown_host").await;
     }
@@ -708,7 +713,10 @@ async fn foreign_hosts_and_other_sites_are_refused_and_local_requests_answered()
     }
     let mood = json!({"mood": "sad"});
     let post = |headers: &[(&str, String)]| {
-        let mut request = app.client.post(app.url("/api/v1/recommendations")).json(&mood);
+        let mut request = app
+            .client
+            .post(app.url("/api/v1/recommendations"))
+            .json(&mood);
         for (name, value) in headers {
             request = request.header(*name, value);
         }
@@ -780,7 +788,9 @@ async fn allowed_host_names_are_answered() {
 
 /// Starts the binary on port 0 with `-v`, its log written to a file; returns it, its address
 /// and the log's path.
-fn start_logging_server(dir: &std::path::Path) -> (std::process::Child, String, std::path::PathBuf) {
+fn start_logging_server(
+    dir: &std::path::Path,
+) -> (std::process::Child, String, std::path::PathBuf) {
     use std::io::BufRead as _;
     let log = dir.join("serve.log");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moodreel"))
@@ -836,11 +846,16 @@ async fn request_text_in_the_log_is_escaped_and_the_log_file_has_no_colours() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("request refused"), "{text}");
     assert!(
-        !text.lines().any(|line| line.starts_with("2026-12-04T15:00:00Z")),
+        !text
+            .lines()
+            .any(|line| line.starts_with("2026-12-04T15:00:00Z")),
         "a forged line: {text}"
     );
     assert!(text.contains("\\n2026-12-04T15:00:00Z"), "{text}");
-    assert!(!text.contains('\u{1b}'), "an escape character in the log: {text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "an escape character in the log: {text}"
+    );
     assert!(!text.contains("Secret title"), "request data in the log");
     assert!(
         text.lines().all(|line| line.len() < 2000),

@@ -428,7 +428,10 @@ fn check_lists(filters: &mut Filters) -> Result<(), ApiError> {
         Ok(())
     }
     fn short(field: &str, list: &[String]) -> Result<(), ApiError> {
-        match list.iter().find(|text| text.chars().count() > MAX_TEXT_CHARS) {
+        match list
+            .iter()
+            .find(|text| text.chars().count() > MAX_TEXT_CHARS)
+        {
             Some(_) => Err(ApiError::BadRequest(format!(
                 "{field}: an entry is longer than {MAX_TEXT_CHARS} characters"
             ))),
@@ -442,7 +445,11 @@ fn check_lists(filters: &mut Filters) -> Result<(), ApiError> {
     cap("genres", &filters.genres, MAX_GENRES)?;
     cap("exclude_genres", &filters.exclude_genres, MAX_GENRES)?;
     cap("certificates", &filters.certificates, MAX_CERTIFICATES)?;
-    cap("exclude_titles", &filters.exclude_titles, MAX_EXCLUDED_TITLES)?;
+    cap(
+        "exclude_titles",
+        &filters.exclude_titles,
+        MAX_EXCLUDED_TITLES,
+    )?;
     short("certificates", &filters.certificates)?;
     short("exclude_titles", &filters.exclude_titles)?;
     dedup(&mut filters.genres, |genre| *genre);
@@ -612,7 +619,10 @@ mod tests {
         assert_eq!(settings.n, 10);
         assert_eq!(settings.filters.min_year, Some(1990));
         for value in ["1.5", "-1", "1e30", "NaN"] {
-            assert!(FormSettings::parse(&fields(&[("n", value)])).is_err(), "{value}");
+            assert!(
+                FormSettings::parse(&fields(&[("n", value)])).is_err(),
+                "{value}"
+            );
         }
     }
 

@@ -90,7 +90,9 @@ pub enum ApiError {
     },
     /// The `Host` header names a server other than this one (421): a page reached through a
     /// foreign name (DNS rebinding) must not be answered as this server's own.
-    #[error("this server does not answer for the host {0:?}; use http://127.0.0.1 or pass --allowed-host")]
+    #[error(
+        "this server does not answer for the host {0:?}; use http://127.0.0.1 or pass --allowed-host"
+    )]
     UnknownHost(String),
     /// The request comes from another site's page (403): `Sec-Fetch-Site: cross-site` or a
     /// foreign `Origin`.
@@ -358,7 +360,10 @@ mod tests {
     fn logged_text_has_no_control_characters() {
         let forged = Escaped("x\n2026-12-04T15:00:00Z WARN forged \u{1b}[2K\u{85}end").to_string();
         assert!(!forged.chars().any(char::is_control), "{forged}");
-        assert!(forged.contains("\\n2026") && forged.contains("\\u{1b}[2K"), "{forged}");
+        assert!(
+            forged.contains("\\n2026") && forged.contains("\\u{1b}[2K"),
+            "{forged}"
+        );
         assert_eq!(Escaped("plain é text").to_string(), "plain é text");
     }
 

@@ -33,13 +33,13 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use futures_util::StreamExt as _;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use catalog::Catalog;
+use futures_util::StreamExt as _;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use recommend::Recommendations;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -338,7 +338,9 @@ impl AppState {
     /// as a photo being read does. With every slot held, photos are answered 503: this is how
     /// the overload answer is checked (and how an operator could drain a server of photo work).
     pub fn hold_inference_slot(&self) -> Option<OwnedSemaphorePermit> {
-        Arc::clone(&self.shared.photos.slots).try_acquire_owned().ok()
+        Arc::clone(&self.shared.photos.slots)
+            .try_acquire_owned()
+            .ok()
     }
 
     /// Reads a photo on the blocking pool, once a slot is free, within the current request's
@@ -483,7 +485,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(move |request, next| {
             time_limit(limits.request_timeout, request, next)
         }))
-        .layer(middleware::from_fn_with_state(state.clone(), refuse_other_sites));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_other_sites,
+        ));
     with_security_headers(app, page_csp)
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -530,14 +535,15 @@ pub async fn serve(
         };
         let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
             // Closed at once (dropped): its file descriptor is not kept.
-            tracing::debug!(open = limits.max_connections, "too many connections: one closed");
+            tracing::debug!(
+                open = limits.max_connections,
+                "too many connections: one closed"
+            );
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let connection = http.serve_connection(
-            TokioIo::new(stream),
-            TowerToHyperService::new(app.clone()),
-        );
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _permit = permit;

@@ -147,7 +147,10 @@ pub fn decode_memory(bytes: &[u8], limits: &DecodeLimits) -> Result<u64, DecodeE
             use image::metadata::Orientation::{
                 Rotate90, Rotate90FlipH, Rotate270, Rotate270FlipH,
             };
-            matches!(orientation, Rotate90 | Rotate90FlipH | Rotate270 | Rotate270FlipH)
+            matches!(
+                orientation,
+                Rotate90 | Rotate90FlipH | Rotate270 | Rotate270FlipH
+            )
         });
         let (width, height) = decoder.dimensions();
         let pixels = u64::from(width) * u64::from(height);

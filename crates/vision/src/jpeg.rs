@@ -165,10 +165,22 @@ mod tests {
             }
             jpeg
         };
-        assert_eq!(progressive_samples_per_pixel(&frame(0xC2, &[0x11, 0x11, 0x11])), Some(3.0));
-        assert_eq!(progressive_samples_per_pixel(&frame(0xC2, &[0x22, 0x11, 0x11])), Some(1.5));
-        assert_eq!(progressive_samples_per_pixel(&frame(0xC0, &[0x11, 0x11, 0x11])), None);
+        assert_eq!(
+            progressive_samples_per_pixel(&frame(0xC2, &[0x11, 0x11, 0x11])),
+            Some(3.0)
+        );
+        assert_eq!(
+            progressive_samples_per_pixel(&frame(0xC2, &[0x22, 0x11, 0x11])),
+            Some(1.5)
+        );
+        assert_eq!(
+            progressive_samples_per_pixel(&frame(0xC0, &[0x11, 0x11, 0x11])),
+            None
+        );
         assert_eq!(progressive_samples_per_pixel(&[0xFF, 0xD8]), None);
-        assert_eq!(progressive_samples_per_pixel(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF]), None);
+        assert_eq!(
+            progressive_samples_per_pixel(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF]),
+            None
+        );
     }
 }
