@@ -301,7 +301,7 @@ impl AppState {
                 .strip_prefix('[')
                 .and_then(|rest| rest.strip_suffix(']'))
                 .is_some_and(|inner| inner.parse::<std::net::Ipv6Addr>().is_ok())
-            || self.allowed_hosts.iter().any(|allowed| *allowed == name)
+            || self.allowed_hosts.contains(&name)
     }
 
     /// The film catalog.
