@@ -83,13 +83,15 @@ impl UploadForm {
                 // Collected in memory, within the photo's own limit.
                 form.image = Some(Bytes::from(read_field(field, IMAGE_LIMIT).await?));
             } else if allowed.contains(&name.as_str()) {
-                let value = read_field(field, text_left).await.map_err(|error| match error {
-                    // Said as the limit of the text fields together, not what was left of it.
-                    ApiError::TooLarge { .. } => ApiError::TooLarge {
-                        limit: SMALL_BODY_LIMIT,
-                    },
-                    other => other,
-                })?;
+                let value = read_field(field, text_left)
+                    .await
+                    .map_err(|error| match error {
+                        // Said as the limit of the text fields together, not what was left of it.
+                        ApiError::TooLarge { .. } => ApiError::TooLarge {
+                            limit: SMALL_BODY_LIMIT,
+                        },
+                        other => other,
+                    })?;
                 text_left -= value.len();
                 // As multer's `text()` did: bytes that are not UTF-8 become U+FFFD.
                 let value = String::from_utf8_lossy(&value).into_owned();
