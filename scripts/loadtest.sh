@@ -5,7 +5,12 @@
 # Per concurrency level it prints requests/s, p50/p90/p99 latency, 200s, 503s, other statuses and
 # socket errors; then a soak of SOAK_REQUESTS uploads at concurrency 4 with the server's resident
 # memory sampled every SOAK_SAMPLE seconds (default 30) through it; and the server's peak RSS
-# (VmHWM) at the end.
+# (VmHWM) at the end. Then two hostile phases, each with the server's memory before and after:
+# slowloris (connections sending a request head a byte a second, and idle ones, which the
+# server must close after its 10 s head timeout while /api/v1/health keeps answering) and
+# stalled uploads (15 MB uploads that stop before their last kilobyte: the ones beyond the
+# 64 MiB body budget are answered 503 at once, the others 408 after 5 s without data), after a
+# burst of decompression bombs sent at once.
 #
 # Usage: scripts/loadtest.sh
 # Environment (defaults):
@@ -17,7 +22,15 @@
 #   FACE_PHOTO            photo with one face to build the upload from (default: the development
 #                         photo ../shared/data/photos/face_controls/images/astronaut.png)
 #   SERVE_ARGS            extra arguments for `moodreel serve` (e.g. --no-tta)
-# Needs: wrk (Debian: apt-get install wrk), python3 (Pillow is installed into target/pytools).
+#   SLOW_CONNECTIONS=200 IDLE_CONNECTIONS=400 SLOWLORIS_SECONDS=20   the slowloris phase
+#                         (SLOWLORIS_SECONDS=0 skips it)
+#   BOMBS=12              decompression bombs of each kind sent at once (0 skips them): PNGs
+#                         of 6300x6300 16-bit RGBA (317 MB decoded) and 5000x5000 RGBA (100 MB)
+#   STALLED_UPLOADS=60 STALLED_MB=15                                  the stalled-upload phase
+#                         (STALLED_UPLOADS=0 skips it)
+#   IDLE_SECONDS=5        idle time before the last memory reading
+# Needs: wrk (Debian: apt-get install wrk; not needed with LEVELS= SOAK_REQUESTS=0), python3
+# (Pillow is installed into target/pytools).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -28,7 +41,11 @@ SOAK_REQUESTS="${SOAK_REQUESTS:-20000}"
 SOAK_SECONDS="${SOAK_SECONDS:-600}"
 FACE_PHOTO="${FACE_PHOTO:-$root/../shared/data/photos/face_controls/images/astronaut.png}"
 
-command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 2; }
+SLOWLORIS_SECONDS="${SLOWLORIS_SECONDS:-20}"
+STALLED_UPLOADS="${STALLED_UPLOADS:-60}"
+if [ -n "$LEVELS" ] || [ "$SOAK_REQUESTS" -gt 0 ]; then
+    command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 2; }
+fi
 if [ ! -f "$FACE_PHOTO" ]; then
     echo "no face photo at $FACE_PHOTO: the upload must contain a face the detector finds." >&2
     echo "Set FACE_PHOTO to a photo with one frontal face (any size; it is scaled to 300 px)." >&2
@@ -113,5 +130,26 @@ if [ "$SOAK_REQUESTS" -gt 0 ]; then
     echo "soak rss_mb every ${SOAK_SAMPLE:-30} s: $(tr '\n' ' ' < "$work/soak-rss.txt")"
 fi
 
-echo "end: $(memory)"
+if [ "$SLOWLORIS_SECONDS" -gt 0 ]; then
+    before="$(memory)"
+    "$PYTOOLS/python" "$root/scripts/loadtest/hostile.py" slowloris "$url" \
+        "${SLOW_CONNECTIONS:-200}" "${IDLE_CONNECTIONS:-400}" "$SLOWLORIS_SECONDS"
+    echo "slowloris memory before: $before  after: $(memory)"
+fi
+
+if [ "${BOMBS:-12}" -gt 0 ]; then
+    before="$(memory)"
+    "$PYTOOLS/python" "$root/scripts/loadtest/hostile.py" bombs "$url" "${BOMBS:-12}"
+    echo "bomb memory before: $before  after: $(memory)"
+fi
+
+if [ "$STALLED_UPLOADS" -gt 0 ]; then
+    before="$(memory)"
+    "$PYTOOLS/python" "$root/scripts/loadtest/hostile.py" stalled "$url" \
+        "$STALLED_UPLOADS" "${STALLED_MB:-15}"
+    echo "stalled-upload memory before: $before  after: $(memory)"
+fi
+
+sleep "${IDLE_SECONDS:-5}"
+echo "end, after ${IDLE_SECONDS:-5} s idle: $(memory)"
 curl -sf "$url/api/v1/health" >/dev/null && echo "server still answers /api/v1/health"

@@ -121,6 +121,7 @@ const TOO_MANY_PIXELS: Expect = problem(422, "image_too_large");
 const NOT_AN_IMAGE: Expect = problem(415, "not_an_image");
 const WRONG_BODY_TYPE: Expect = problem(415, "unsupported_request_type");
 const NOTHING_LEFT: Expect = problem(422, "nothing_left");
+const TOO_LARGE: Expect = problem(413, "too_large");
 
 fn picture(width: u64, height: u64) -> Expect {
     Expect::Picture {
@@ -578,6 +579,16 @@ fn size_cases() -> Vec<Case> {
             TOO_MANY_PIXELS,
         ),
         photo(
+            "PNG header of 6300×6300 16-bit RGBA (317 MB decoded, 40 MP): over the decode budget",
+            png_header_claiming(6300, 6300, 16, 6),
+            TOO_MANY_PIXELS,
+        ),
+        photo(
+            "PNG header of 6300×6300 8-bit RGB (119 MB decoded): within the budget, then corrupt",
+            png_header_claiming(6300, 6300, 8, 2),
+            UNDECODABLE,
+        ),
+        photo(
             "a 15 MiB + 1 byte image in a body under the limit",
             [png_claiming(64, 64), vec![0; 15 * 1024 * 1024 + 1]].concat()[..15 * 1024 * 1024 + 1]
                 .to_vec(),
@@ -599,6 +610,24 @@ fn size_cases() -> Vec<Case> {
             problem(413, "too_large"),
         ),
     ]
+}
+
+/// A PNG whose header claims `width`×`height` pixels of this bit depth and colour type, with
+/// almost no data behind it.
+fn png_header_claiming(width: u32, height: u32, depth: u8, colour: u8) -> Vec<u8> {
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[depth, colour, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png_chunk(&mut png, b"IHDR", &header);
+    png_chunk(
+        &mut png,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
+    png_chunk(&mut png, b"IEND", &[]);
+    png
 }
 
 /// Broken multipart bodies, duplicate and unknown fields, non-UTF-8 and very long fields.
@@ -806,8 +835,27 @@ fn multipart_cases() -> Vec<Case> {
             BAD,
         ),
         rec_form(
-            "form: mood of 1 MB",
+            "form: mood of 1 MB (text fields over 64 KiB)",
             Form::new().text("mood", "s".repeat(1_000_000)),
+            TOO_LARGE,
+        ),
+        rec_form(
+            "form: text fields of 64 KiB + 1 byte in all",
+            Form::new()
+                .text("mood", "sad")
+                .text("exclude_titles", "t".repeat(64 * 1024 - 2)),
+            TOO_LARGE,
+        ),
+        rec_form(
+            "form: n = 1e1 (a whole number, as JSON accepts it)",
+            Form::new().text("mood", "sad").text("n", "1e1"),
+            Expect::Films(10),
+        ),
+        rec_form(
+            "form: 1001 titles to exclude",
+            (0..1001).fold(Form::new().text("mood", "sad"), |form, i| {
+                form.text("exclude_titles", format!("Film {i}"))
+            }),
             BAD,
         ),
         rec_form(
@@ -913,11 +961,13 @@ fn json_cases() -> Vec<Case> {
     let long_title = "t".repeat(1_000_000);
     let many_titles: Vec<String> = (0..20_000).map(|i| format!("Film {i}")).collect();
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let shallower = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     vec![
         json_body("empty JSON body", "", BAD),
         json_body("JSON null", "null", BAD),
         json_body("JSON array", "[1, 2]", BAD),
-        json_body("JSON nested 100000 deep", deep, BAD),
+        json_body("JSON nested 100000 deep (over 64 KiB)", deep, TOO_LARGE),
+        json_body("JSON nested 10000 deep", shallower, BAD),
         json_body(
             "JSON with a byte-order mark",
             "\u{feff}{\"mood\": \"sad\"}",
@@ -942,15 +992,20 @@ fn json_cases() -> Vec<Case> {
             BAD,
         ),
         json_body(
-            "weights that overflow",
+            "weights whose sum overflows (half sad, half happy)",
             r#"{"mood": {"sad": 1e308, "happy": 1e308}}"#,
+            Expect::Films(10),
+        ),
+        json_body(
+            "an emotion twice inside the mood",
+            r#"{"mood": {"sad": 1, "sad": 0}}"#,
             BAD,
         ),
         json_body("weights as strings", r#"{"mood": {"sad": "a lot"}}"#, BAD),
         json_body(
-            "mood of 1 MB",
+            "mood of 1 MB (a JSON body over 64 KiB)",
             format!(r#"{{"mood": "{}"}}"#, "s".repeat(1_000_000)),
-            BAD,
+            TOO_LARGE,
         ),
         json_body("unknown mode", r#"{"mood": "sad", "mode": "cheer"}"#, BAD),
         json_body("unknown field", r#"{"mood": "sad", "colour": "blue"}"#, BAD),
@@ -1024,16 +1079,47 @@ fn json_cases() -> Vec<Case> {
         json_body(
             "a certificate of 100 kB",
             json!({"mood": "sad", "certificates": ["X".repeat(100_000)]}).to_string(),
+            TOO_LARGE,
+        ),
+        json_body(
+            "a certificate of 201 characters",
+            json!({"mood": "sad", "certificates": ["X".repeat(201)]}).to_string(),
+            BAD,
+        ),
+        json_body(
+            "a certificate of 200 characters",
+            json!({"mood": "sad", "certificates": ["X".repeat(200)]}).to_string(),
             NOTHING_LEFT,
+        ),
+        json_body(
+            "51 certificates",
+            json!({"mood": "sad", "certificates": (0..51).map(|i| format!("C{i}")).collect::<Vec<_>>()})
+                .to_string(),
+            BAD,
         ),
         json_body(
             "a title of 1 MB to exclude",
             json!({"mood": "sad", "n": 4, "exclude_titles": [long_title]}).to_string(),
+            TOO_LARGE,
+        ),
+        json_body(
+            "20000 titles to exclude (over 64 KiB)",
+            json!({"mood": "sad", "n": 4, "exclude_titles": many_titles}).to_string(),
+            TOO_LARGE,
+        ),
+        json_body(
+            "1000 titles to exclude (the most)",
+            json!({"mood": "sad", "n": 4, "exclude_titles": &many_titles[..1000]}).to_string(),
             Expect::Films(4),
         ),
         json_body(
-            "20000 titles to exclude",
-            json!({"mood": "sad", "n": 4, "exclude_titles": many_titles}).to_string(),
+            "1001 titles to exclude",
+            json!({"mood": "sad", "n": 4, "exclude_titles": &many_titles[..1001]}).to_string(),
+            BAD,
+        ),
+        json_body(
+            "one genre 50 times (repeats dropped)",
+            json!({"mood": "sad", "n": 4, "genres": vec!["Comedy"; 50]}).to_string(),
             Expect::Films(4),
         ),
     ]
@@ -1097,6 +1183,19 @@ async fn hostile_inputs_get_a_4xx_or_a_correct_answer_and_the_server_survives() 
         failures.join("\n")
     );
     eprintln!("{total} hostile cases passed");
+    // The server runs in this process: its peak memory, with the client's (the 40 MB bodies
+    // this test builds) on top, is an upper bound of the server's through the suite.
+    if let Some(peak) = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+    {
+        eprintln!("peak memory of the test process (server and client): {peak}");
+    }
     assert!(total >= 40, "only {total} cases");
 }
 

@@ -183,7 +183,7 @@ async fn bodies_over_15_mib_are_413() {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
-        let head = "POST /api/v1/recommendations HTTP/1.1\r\nHost: test\r\n\
+        let head = "POST /api/v1/recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\n\
             Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
         stream.write_all(head.as_bytes()).unwrap();
         let chunk = vec![b' '; 1024 * 1024];
@@ -449,4 +449,417 @@ async fn concurrent_photos_beyond_the_slots_are_refused_not_queued() {
     );
     assert!(statuses.contains(&200), "{statuses:?}");
     app.assert_alive().await;
+}
+
+// ---------- hardening: bodies, connections, uploads, hosts, logs ----------
+
+/// A JSON body of about 14 MB: `exclude_titles` of 2.4 million short titles.
+fn huge_title_list() -> Vec<u8> {
+    let mut body = br#"{"mood": "sad", "exclude_titles": ["Ab""#.to_vec();
+    for _ in 0..2_400_000 {
+        body.extend_from_slice(br#", "Ab""#);
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_json_body_is_refused_at_once() {
+    let app = spawn_app().await;
+    let body = huge_title_list();
+    assert!(body.len() > 14_000_000);
+    // Declared length over 64 KiB: refused before anything is read.
+    let started = std::time::Instant::now();
+    let response = app
+        .post_raw("/api/v1/recommendations", "application/json", body.clone())
+        .await;
+    let problem = assert_problem(response, 413, "too_large").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("65536"),
+        "{problem}"
+    );
+    let declared = started.elapsed();
+    // Without a declared length (chunked): cut off after 64 KiB.
+    let host = app.host();
+    let (answer, chunked) = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let mut connection = RawConnection::open(&host, Duration::from_secs(10));
+        let head = format!(
+            "POST /api/v1/recommendations HTTP/1.1\r\nHost: {host}\r\n\
+             Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        assert!(connection.send(head.as_bytes()));
+        for chunk in body.chunks(64 * 1024) {
+            let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+            if !connection.send(&framed) {
+                break; // The server answered and closed: fine.
+            }
+        }
+        let answer = connection.read_head();
+        (answer, started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        declared < Duration::from_secs(1) && chunked < Duration::from_secs(1),
+        "refusals took {declared:?} (declared) and {chunked:?} (chunked)"
+    );
+    app.assert_alive().await;
+}
+
+#[tokio::test]
+async fn rankings_take_a_slot_like_photos() {
+    let app = spawn_app_with(
+        tiny_catalog(),
+        moodreel::web::Limits {
+            ranking_slots: 0,
+            inference_wait: Duration::from_millis(50),
+            ..Default::default()
+        },
+    )
+    .await;
+    let response = app
+        .post_json("/api/v1/recommendations", &json!({"mood": "sad"}))
+        .await;
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_problem(response, 503, "overloaded").await;
+    app.assert_alive().await;
+}
+
+/// Limits for the connection tests: a head must come within a second.
+fn quick_heads() -> moodreel::web::Limits {
+    moodreel::web::Limits {
+        header_read_timeout: Duration::from_secs(1),
+        max_connections: 8,
+        upload_stall: Duration::from_secs(1),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_half_sent_connections_are_closed_by_the_server() {
+    let app = spawn_app_with(tiny_catalog(), quick_heads()).await;
+    let host = app.host();
+    tokio::task::spawn_blocking(move || {
+        // Ten seconds is far past the one-second head timeout: a connection still open then
+        // would be one held for ever.
+        let patience = Duration::from_secs(10);
+        let started = std::time::Instant::now();
+        let mut idle = RawConnection::open(&host, patience);
+        let mut slow = RawConnection::open(&host, patience);
+        // Slowloris: a request head that never ends.
+        assert!(slow.send(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: "));
+        let mut kept = RawConnection::open(&host, patience);
+        let request = format!("GET /api/v1/health HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        assert!(kept.send(request.as_bytes()));
+        assert!(kept.read_head().starts_with("HTTP/1.1 200"));
+        for (name, connection) in [
+            ("idle", &mut idle),
+            ("slowloris", &mut slow),
+            ("keep-alive", &mut kept),
+        ] {
+            let (_, closed) = connection.read_until_closed();
+            assert!(
+                closed,
+                "the {name} connection is still open after {patience:?}"
+            );
+        }
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "closing took {took:?}");
+        // A request line hyper cannot parse is answered by hyper itself (a bare 400).
+        let mut garbage = RawConnection::open(&host, patience);
+        assert!(garbage.send(b"BLAH\r\n\r\n"));
+        let (answer, closed) = garbage.read_until_closed();
+        assert!(answer.starts_with("HTTP/1.1 400") && closed, "{answer}");
+    })
+    .await
+    .unwrap();
+    app.assert_alive().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_are_closed_at_once() {
+    let app = spawn_app_with(tiny_catalog(), quick_heads()).await;
+    let host = app.host();
+    tokio::task::spawn_blocking(move || {
+        let held: Vec<_> = (0..8)
+            .map(|_| RawConnection::open(&host, Duration::from_secs(5)))
+            .collect();
+        std::thread::sleep(Duration::from_millis(200));
+        let mut one_more = RawConnection::open(&host, Duration::from_millis(800));
+        let (_, closed) = one_more.read_until_closed();
+        assert!(closed, "a connection beyond the cap of 8 was kept open");
+        drop(held);
+    })
+    .await
+    .unwrap();
+    // Once they are gone, the server answers again.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.assert_alive().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_uploads_beyond_the_body_budget_are_refused_at_once() {
+    let declared = 3 * 1024 * 1024;
+    let app = spawn_app_with(
+        tiny_catalog(),
+        moodreel::web::Limits {
+            body_budget: 8 * 1024 * 1024,
+            upload_stall: Duration::from_secs(1),
+            ..Default::default()
+        },
+    )
+    .await;
+    let host = app.host();
+    tokio::task::spawn_blocking(move || {
+        let head = format!(
+            "POST /api/v1/analyze HTTP/1.1\r\nHost: {host}\r\n\
+             Content-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: {declared}\r\n\r\n\
+             --XYZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a\"\r\n\r\n"
+        );
+        let part = vec![0x55_u8; 64 * 1024];
+        // Two uploads fit in the 8 MiB budget: each sends a megabyte, then stalls.
+        let mut stalled: Vec<_> = (0..2)
+            .map(|_| {
+                let mut connection = RawConnection::open(&host, Duration::from_secs(10));
+                assert!(connection.send(head.as_bytes()));
+                for _ in 0..16 {
+                    assert!(connection.send(&part));
+                }
+                connection
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        // The others are refused as soon as their head is read.
+        for _ in 0..10 {
+            let started = std::time::Instant::now();
+            let mut refused = RawConnection::open(&host, Duration::from_secs(5));
+            assert!(refused.send(head.as_bytes()));
+            let answer = refused.read_head();
+            assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+            assert!(answer.contains("application/problem+json"), "{answer}");
+            assert!(started.elapsed() < Duration::from_secs(1));
+        }
+        // The stalled ones are ended after a second without data.
+        for connection in &mut stalled {
+            let answer = connection.read_head();
+            assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        }
+    })
+    .await
+    .unwrap();
+    app.assert_alive().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_slower_than_the_minimum_rate_are_408() {
+    let app = spawn_app_with(
+        tiny_catalog(),
+        moodreel::web::Limits {
+            upload_stall: Duration::from_millis(500),
+            min_upload_rate: 64 * 1024,
+            ..Default::default()
+        },
+    )
+    .await;
+    // A byte every 200 ms: never a pause of 500 ms, but far under 64 KiB/s.
+    let host = app.host();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut connection = RawConnection::open(&host, Duration::from_secs(10));
+        let head = format!(
+            "POST /api/v1/recommendations HTTP/1.1\r\nHost: {host}\r\n\
+             Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+        );
+        assert!(connection.send(head.as_bytes()));
+        for _ in 0..40 {
+            std::thread::sleep(Duration::from_millis(200));
+            if !connection.send(b" ") {
+                break;
+            }
+        }
+        connection.read_head()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    app.assert_alive().await;
+}
+
+#[tokio::test]
+async fn foreign_hosts_and_other_sites_are_refused_and_local_requests_answered() {
+    let app = spawn_app_with(tiny_catalog(), Default::default()).await;
+    let port = app.host().rsplit_once(':').unwrap().1.to_owned();
+    let get = |host: String| app.client.get(app.url("/")).header("host", host).send();
+    // DNS rebinding: a foreign name pointed at 127.0.0.1.
+    for host in [
+        "evil.example",
+        &format!("evil.example:{port}"),
+        "127.0.0.1.evil.example",
+    ] {
+        let response = get(host.to_owned()).await.unwrap();
+        assert_problem(response, 421, "unknown_host").await;
+    }
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LOCALHOST.:{port}"),
+        format!("[::1]:{port}"),
+        "127.0.0.1".to_owned(),
+    ] {
+        let response = get(host.clone()).await.unwrap();
+        assert_eq!(response.status(), 200, "{host}");
+    }
+    let mood = json!({"mood": "sad"});
+    let post = |headers: &[(&str, String)]| {
+        let mut request = app
+            .client
+            .post(app.url("/api/v1/recommendations"))
+            .json(&mood);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        request.send()
+    };
+    // Another site's page posting here: refused by Origin or by Sec-Fetch-Site.
+    for headers in [
+        vec![("origin", "http://evil.example".to_owned())],
+        vec![("origin", "null".to_owned())],
+        vec![("origin", format!("http://localhost:{port}"))],
+        vec![("sec-fetch-site", "cross-site".to_owned())],
+        vec![
+            ("sec-fetch-site", "cross-site".to_owned()),
+            ("sec-fetch-mode", "navigate".to_owned()),
+        ],
+    ] {
+        let response = post(&headers).await.unwrap();
+        let problem = assert_problem(response, 403, "cross_site").await;
+        assert!(problem["detail"].as_str().unwrap().contains("other sites"));
+    }
+    // A cross-site form post (what a foreign page's <form> sends).
+    let response = app
+        .client
+        .post(app.url("/api/v1/recommendations"))
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "navigate")
+        .header("origin", "http://evil.example")
+        .multipart(Form::new().text("mood", "sad"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 403, "cross_site").await;
+    // The page's own requests, and a link followed from elsewhere to the page.
+    let own = post(&[
+        ("origin", app.address.clone()),
+        ("sec-fetch-site", "same-origin".to_owned()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(own.status(), 200);
+    let followed = app
+        .client
+        .get(app.url("/"))
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "navigate")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(followed.status(), 200);
+    // curl-like: no Origin, no Sec-Fetch-*.
+    assert_eq!(post(&[]).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn allowed_host_names_are_answered() {
+    let app = spawn_app_with(tiny_catalog(), Default::default()).await;
+    let state = app
+        .state
+        .clone()
+        .with_allowed_hosts(["moodreel.lan".to_owned()]);
+    assert!(state.is_own_host("moodreel.lan:5000"));
+    assert!(state.is_own_host("MoodReel.LAN"));
+    assert!(state.is_own_host("192.168.1.20:5000"));
+    assert!(state.is_own_host("[fe80::1]:5000"));
+    assert!(!state.is_own_host("evil.example"));
+    assert!(!state.is_own_host("moodreel.lan.evil.example"));
+    assert!(!app.state.is_own_host("moodreel.lan"));
+}
+
+/// Starts the binary on port 0 with `-v`, its log written to a file; returns it, its address
+/// and the log's path.
+fn start_logging_server(
+    dir: &std::path::Path,
+) -> (std::process::Child, String, std::path::PathBuf) {
+    use std::io::BufRead as _;
+    let log = dir.join("serve.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moodreel"))
+        .args(["serve", "--port", "0", "-vv"])
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let start = line.find("http://").expect("the address is printed");
+    let address = line[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    (child, address, log)
+}
+
+#[tokio::test]
+async fn request_text_in_the_log_is_escaped_and_the_log_file_has_no_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, address, log) = start_logging_server(dir.path());
+    let client = reqwest::Client::new();
+    let forged = "x\n2026-12-04T15:00:00Z  WARN moodreel: FORGED-LINE \u{1b}[2K";
+    let body = serde_json::to_vec(&json!({"mood": "sad", forged: 1})).unwrap();
+    let response = client
+        .post(format!("{address}/api/v1/recommendations"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    // A thousand titles at -vv: the log says how many filters ran, not what they held.
+    let titles: Vec<String> = (0..1000).map(|i| format!("Secret title {i}")).collect();
+    let response = client
+        .post(format!("{address}/api/v1/recommendations"))
+        .json(&json!({"mood": "sad", "exclude_titles": titles, "certificates": ["PG\nX"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error() || response.status() == 200);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("request refused"), "{text}");
+    assert!(
+        !text
+            .lines()
+            .any(|line| line.starts_with("2026-12-04T15:00:00Z")),
+        "a forged line: {text}"
+    );
+    assert!(text.contains("\\n2026-12-04T15:00:00Z"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "an escape character in the log: {text}"
+    );
+    assert!(!text.contains("Secret title"), "request data in the log");
+    assert!(
+        text.lines().all(|line| line.len() < 2000),
+        "a log line of {} bytes",
+        text.lines().map(str::len).max().unwrap_or(0)
+    );
 }

@@ -35,6 +35,12 @@ pub struct Args {
     /// Read each face once, without also reading its mirror image (faster).
     #[arg(long)]
     pub no_tta: bool,
+
+    /// Also answer requests addressed to this host name (repeatable). IP addresses,
+    /// `localhost` and the --host value are always answered; any other name is refused with
+    /// 421, so that a foreign site cannot reach the server through DNS rebinding.
+    #[arg(long, value_name = "NAME")]
+    pub allowed_host: Vec<String>,
 }
 
 /// Runs `moodreel serve` until Ctrl-C or SIGTERM.
@@ -46,7 +52,12 @@ pub fn run(args: Args) -> CommandResult {
         !args.no_tta,
         Limits::default(),
     )
-    .context("loading the expression model")?;
+    .context("loading the expression model")?
+    .with_allowed_hosts(std::iter::once(args.host.clone()).chain(args.allowed_host));
+    // Each open connection is a file descriptor: make room for the connection cap.
+    if let Some(open_files) = web::raise_open_file_limit() {
+        tracing::info!(open_files, "limit on open files");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

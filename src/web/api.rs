@@ -23,6 +23,15 @@ use super::openapi::schema;
 use super::upload::{PhotoForm, UploadForm, is_multipart};
 use crate::pipeline::AnalyzeResponse;
 
+/// Most genres in `genres` or `exclude_genres` (there are fewer genres than this).
+pub const MAX_GENRES: usize = 50;
+/// Most certificates in `certificates`.
+pub const MAX_CERTIFICATES: usize = 50;
+/// Most titles in `exclude_titles`.
+pub const MAX_EXCLUDED_TITLES: usize = 1000;
+/// Longest certificate or excluded title, in characters.
+pub const MAX_TEXT_CHARS: usize = 200;
+
 /// Films a `/movies` page holds unless `limit` says.
 pub const DEFAULT_PAGE: usize = 20;
 /// Most films one `/movies` page holds.
@@ -69,8 +78,8 @@ pub async fn analyze(
     )),
     responses(
         (status = 200, description = "The films, best first, each with its reasons", body = schema::Recommendations),
-        (status = 400, description = "Malformed request or a bad field value", body = schema::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than 15 MiB", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed request, a bad field value, or a list over its cap (50 genres or certificates, 1,000 titles, 200 characters each)", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 64 KiB (JSON, or a form's text fields together) or 15 MiB (a form's photo)", body = schema::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor a form, or a file that is not an image we read", body = schema::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Undecodable image, no face in the photo (`code` `no_face`: pick a mood instead), or filters that leave no film (`field` names the filter)", body = schema::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Busy: try again after `Retry-After` seconds", body = schema::Problem, content_type = "application/problem+json"),
@@ -81,9 +90,14 @@ pub async fn recommendations(
     input: RecommendationInput,
 ) -> Result<Json<Recommendations>, ApiError> {
     let request = match input {
-        RecommendationInput::Json(request) => request,
+        RecommendationInput::Json(mut request) => {
+            check_lists(&mut request.filters)?;
+            request
+        }
         RecommendationInput::Form(form) => {
-            let settings = FormSettings::parse(&form.fields)?;
+            let mut settings = FormSettings::parse(&form.fields)?;
+            // Checked before any photo is read.
+            check_lists(&mut settings.filters)?;
             let mood = match (&form.image, settings.mood) {
                 (Some(_), Some(_)) => {
                     return Err(ApiError::BadRequest(
@@ -341,7 +355,7 @@ mod whole {
     use serde::de::{Error, Unexpected};
     use serde::{Deserialize, Deserializer};
 
-    fn convert<T: TryFrom<u64>, E: Error>(number: &serde_json::Number) -> Result<T, E> {
+    pub fn convert<T: TryFrom<u64>, E: Error>(number: &serde_json::Number) -> Result<T, E> {
         let value = number.as_u64().or_else(|| {
             number
                 .as_f64()
@@ -400,6 +414,52 @@ impl From<JsonRequest> for recommend::Request {
     }
 }
 
+/// Refuses lists longer than their caps and entries longer than [`MAX_TEXT_CHARS`] (400,
+/// naming the field), then drops repeated entries, keeping the first: ranking time grows with
+/// the lists, and a repeat changes nothing.
+fn check_lists(filters: &mut Filters) -> Result<(), ApiError> {
+    fn cap<T>(field: &str, list: &[T], max: usize) -> Result<(), ApiError> {
+        if list.len() > max {
+            return Err(ApiError::BadRequest(format!(
+                "{field}: at most {max} entries, got {}",
+                list.len()
+            )));
+        }
+        Ok(())
+    }
+    fn short(field: &str, list: &[String]) -> Result<(), ApiError> {
+        match list
+            .iter()
+            .find(|text| text.chars().count() > MAX_TEXT_CHARS)
+        {
+            Some(_) => Err(ApiError::BadRequest(format!(
+                "{field}: an entry is longer than {MAX_TEXT_CHARS} characters"
+            ))),
+            None => Ok(()),
+        }
+    }
+    fn dedup<T, K: Eq + std::hash::Hash>(list: &mut Vec<T>, key: impl Fn(&T) -> K) {
+        let mut seen = std::collections::HashSet::new();
+        list.retain(|item| seen.insert(key(item)));
+    }
+    cap("genres", &filters.genres, MAX_GENRES)?;
+    cap("exclude_genres", &filters.exclude_genres, MAX_GENRES)?;
+    cap("certificates", &filters.certificates, MAX_CERTIFICATES)?;
+    cap(
+        "exclude_titles",
+        &filters.exclude_titles,
+        MAX_EXCLUDED_TITLES,
+    )?;
+    short("certificates", &filters.certificates)?;
+    short("exclude_titles", &filters.exclude_titles)?;
+    dedup(&mut filters.genres, |genre| *genre);
+    dedup(&mut filters.exclude_genres, |genre| *genre);
+    // Certificates are compared without regard to case; titles as written.
+    dedup(&mut filters.certificates, |text| text.to_lowercase());
+    dedup(&mut filters.exclude_titles, Clone::clone);
+    Ok(())
+}
+
 /// The form fields that may be repeated, one value each.
 const LIST_FIELDS: &[&str] = &["genres", "exclude_genres", "certificates", "exclude_titles"];
 
@@ -450,7 +510,7 @@ impl FormSettings {
                 "min_year" => filters.min_year = Some(number(value).map_err(bad)?),
                 "max_year" => filters.max_year = Some(number(value).map_err(bad)?),
                 "max_runtime" => filters.max_runtime = Some(number(value).map_err(bad)?),
-                "min_rating" => filters.min_rating = Some(number(value).map_err(bad)?),
+                "min_rating" => filters.min_rating = Some(decimal(value).map_err(bad)?),
                 "genres" | "exclude_genres" => {
                     // Genre names have no commas, so "Comedy,Drama" is two genres.
                     let genres = value
@@ -474,10 +534,22 @@ impl FormSettings {
     }
 }
 
-/// Parses a number field, saying what was wrong in words.
-fn number<T: FromStr>(text: &str) -> Result<T, String> {
-    text.parse()
-        .map_err(|_| format!("{text:?} is not a valid number here"))
+/// Parses a number field, saying what was wrong in words. A whole number may be written as
+/// JSON would (`1e3`, `5.0`), so that the form accepts what the JSON body does.
+fn number<T: FromStr + TryFrom<u64>>(text: &str) -> Result<T, String> {
+    let wrong = || format!("{text:?} is not a valid number here");
+    text.parse().or_else(|_| {
+        let number: serde_json::Number = serde_json::from_str(text).map_err(|_| wrong())?;
+        whole::convert::<T, serde_json::Error>(&number).map_err(|_| wrong())
+    })
+}
+
+/// Parses a decimal number field (`min_rating`).
+fn decimal(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|value| value.is_finite())
+        .ok_or_else(|| format!("{text:?} is not a valid number here"))
 }
 
 #[cfg(test)]
@@ -538,6 +610,46 @@ mod tests {
             recommend::Request::from(minimal),
             serde_json::from_str::<recommend::Request>(r#"{"mood": "happy"}"#).expect("valid")
         );
+    }
+
+    #[test]
+    fn form_numbers_are_read_as_the_json_body_reads_them() {
+        let settings = FormSettings::parse(&fields(&[("n", "1e1"), ("min_year", "1990.0")]))
+            .expect("whole numbers");
+        assert_eq!(settings.n, 10);
+        assert_eq!(settings.filters.min_year, Some(1990));
+        for value in ["1.5", "-1", "1e30", "NaN"] {
+            assert!(
+                FormSettings::parse(&fields(&[("n", value)])).is_err(),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn lists_are_capped_and_repeats_dropped() {
+        let mut filters = Filters {
+            genres: vec![Genre::Comedy, Genre::Comedy, Genre::Drama],
+            certificates: vec!["PG".into(), "pg".into(), "R".into()],
+            exclude_titles: vec!["Up".into(), "Up".into()],
+            ..Filters::default()
+        };
+        check_lists(&mut filters).expect("within the caps");
+        assert_eq!(filters.genres, [Genre::Comedy, Genre::Drama]);
+        assert_eq!(filters.certificates, ["PG", "R"]);
+        assert_eq!(filters.exclude_titles, ["Up"]);
+        let mut many = Filters {
+            exclude_titles: vec!["Up".into(); MAX_EXCLUDED_TITLES + 1],
+            ..Filters::default()
+        };
+        let error = check_lists(&mut many).unwrap_err();
+        assert_eq!(error.status().as_u16(), 400);
+        assert!(error.to_string().starts_with("exclude_titles"), "{error}");
+        let mut long = Filters {
+            certificates: vec!["x".repeat(MAX_TEXT_CHARS + 1)],
+            ..Filters::default()
+        };
+        assert!(check_lists(&mut long).is_err());
     }
 
     #[test]

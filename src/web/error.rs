@@ -78,6 +78,26 @@ pub enum ApiError {
         /// The time limit in seconds.
         seconds: u64,
     },
+    /// The upload came in too slowly: it stalled, or stayed under the minimum rate (408).
+    #[error(
+        "the upload came in too slowly (under {min_rate} bytes/s, or nothing for {stall_seconds} s)"
+    )]
+    TooSlow {
+        /// The minimum average rate in bytes per second.
+        min_rate: u64,
+        /// The longest pause between two pieces of the body, in seconds.
+        stall_seconds: u64,
+    },
+    /// The `Host` header names a server other than this one (421): a page reached through a
+    /// foreign name (DNS rebinding) must not be answered as this server's own.
+    #[error(
+        "this server does not answer for the host {0:?}; use http://127.0.0.1 or pass --allowed-host"
+    )]
+    UnknownHost(String),
+    /// The request comes from another site's page (403): `Sec-Fetch-Site: cross-site` or a
+    /// foreign `Origin`.
+    #[error("requests from other sites are refused ({0})")]
+    CrossSite(String),
     /// A fault of the server, not of the request (500). The cause is logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -115,6 +135,9 @@ impl ApiError {
             }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooSlow { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UnknownHost(_) => StatusCode::MISDIRECTED_REQUEST,
+            ApiError::CrossSite(_) => StatusCode::FORBIDDEN,
             ApiError::Overloaded { .. } | ApiError::Timeout { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -140,6 +163,9 @@ impl ApiError {
             ApiError::NothingLeft { .. } => "nothing_left",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::TooSlow { .. } => "too_slow",
+            ApiError::UnknownHost(_) => "unknown_host",
+            ApiError::CrossSite(_) => "cross_site",
             ApiError::Overloaded { .. } => "overloaded",
             ApiError::Timeout { .. } => "timeout",
             ApiError::Internal(_) => "internal",
@@ -152,13 +178,20 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let detail = match &self {
             ApiError::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
+                tracing::error!(cause = %Escaped(cause), "internal error");
                 "the server failed on this request; the cause is in its log".to_owned()
             }
             other => shorten(other.to_string()),
         };
         if status.is_client_error() {
-            tracing::info!(status = status.as_u16(), code = self.code(), %detail, "request refused");
+            // The detail may quote the request (a field name, a value): escaped, it cannot
+            // forge a log line or send a terminal an escape sequence.
+            tracing::info!(
+                status = status.as_u16(),
+                code = self.code(),
+                detail = %Escaped(&detail),
+                "request refused"
+            );
         }
         let problem = Problem {
             kind: "about:blank",
@@ -185,8 +218,27 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Text from a request, written with its control characters escaped (`\n` as `\\n`, ESC as
+/// `\\u{1b}`), so that a logged value stays on its own line and cannot drive a terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Escaped<'a>(pub &'a str);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        for ch in self.0.chars() {
+            if ch.is_control() {
+                write!(f, "{}", ch.escape_default())?;
+            } else {
+                f.write_char(ch)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `text` cut to [`MAX_DETAIL_CHARS`] characters, with `…` where it was cut.
-fn shorten(mut text: String) -> String {
+pub(crate) fn shorten(mut text: String) -> String {
     if let Some((cut, _)) = text.char_indices().nth(MAX_DETAIL_CHARS) {
         text.truncate(cut);
         text.push('…');
@@ -225,7 +277,7 @@ impl From<JsonRejection> for ApiError {
                 "send the request as application/json or multipart/form-data".to_owned(),
             ),
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge {
-                limit: super::BODY_LIMIT,
+                limit: super::SMALL_BODY_LIMIT,
             },
             other => ApiError::BadRequest(other.body_text()),
         }
@@ -302,6 +354,17 @@ mod tests {
         for (error, status) in cases {
             assert_eq!(error.status().as_u16(), status, "{error:?}");
         }
+    }
+
+    #[test]
+    fn logged_text_has_no_control_characters() {
+        let forged = Escaped("x\n2026-12-04T15:00:00Z WARN forged \u{1b}[2K\u{85}end").to_string();
+        assert!(!forged.chars().any(char::is_control), "{forged}");
+        assert!(
+            forged.contains("\\n2026") && forged.contains("\\u{1b}[2K"),
+            "{forged}"
+        );
+        assert_eq!(Escaped("plain é text").to_string(), "plain é text");
     }
 
     #[test]

@@ -140,6 +140,20 @@ pub mod schema {
         }
     }
 
+    /// An entry of a text list (a certificate, a title): at most 200 characters.
+    pub struct ShortText;
+
+    impl PartialSchema for ShortText {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .max_length(Some(crate::web::api::MAX_TEXT_CHARS))
+                .into()
+        }
+    }
+
+    impl ToSchema for ShortText {}
+
     fn probability_properties(mut object: ObjectBuilder) -> ObjectBuilder {
         for emotion in Emotion::ALL {
             object = object
@@ -325,19 +339,19 @@ pub mod schema {
         #[schema(minimum = 0, maximum = 10)]
         min_rating: Option<f64>,
         /// Has at least one of these genres.
-        #[schema(required = false)]
+        #[schema(required = false, max_items = 50)]
         genres: Vec<GenreName>,
         /// Has none of these genres.
-        #[schema(required = false)]
+        #[schema(required = false, max_items = 50)]
         exclude_genres: Vec<GenreName>,
         /// Runs at most this many minutes.
         #[schema(minimum = 0, maximum = 65535)]
         max_runtime: Option<u16>,
         /// Has one of these certificates (case-insensitive).
-        #[schema(required = false)]
+        #[schema(required = false, max_items = 50, value_type = Vec<ShortText>)]
         certificates: Vec<String>,
         /// Not these films (seen already): "Title" or "Title (1999)".
-        #[schema(required = false)]
+        #[schema(required = false, max_items = 1000, value_type = Vec<ShortText>)]
         exclude_titles: Vec<String>,
     }
 
@@ -353,9 +367,10 @@ pub mod schema {
             .description(Some(description))
     }
 
-    fn list(items: impl Into<RefOr<Schema>>, description: &str) -> ArrayBuilder {
+    fn list(items: impl Into<RefOr<Schema>>, max: usize, description: &str) -> ArrayBuilder {
         ArrayBuilder::new()
             .items(items.into())
+            .max_items(Some(max))
             .description(Some(description))
     }
 
@@ -410,6 +425,7 @@ pub mod schema {
                 "genres",
                 list(
                     GenreName::schema(),
+                    crate::web::api::MAX_GENRES,
                     "A genre the film may have (repeatable, or comma-separated)",
                 ),
             )
@@ -417,20 +433,23 @@ pub mod schema {
                 "exclude_genres",
                 list(
                     GenreName::schema(),
+                    crate::web::api::MAX_GENRES,
                     "A genre the film must not have (repeatable, or comma-separated)",
                 ),
             )
             .property(
                 "certificates",
                 list(
-                    ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)),
+                    ShortText::schema(),
+                    crate::web::api::MAX_CERTIFICATES,
                     "A certificate the film may have (repeatable)",
                 ),
             )
             .property(
                 "exclude_titles",
                 list(
-                    ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)),
+                    ShortText::schema(),
+                    crate::web::api::MAX_EXCLUDED_TITLES,
                     "A film not to recommend, \"Title\" or \"Title (1999)\" (repeatable)",
                 ),
             )

@@ -3,10 +3,12 @@
 //! declared.
 
 use axum::body::Bytes;
+use axum::extract::multipart::Field;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{HeaderMap, header};
 
 use super::error::ApiError;
+use super::{IMAGE_LIMIT, SMALL_BODY_LIMIT};
 
 /// The multipart field that carries the photo.
 pub const IMAGE_FIELD: &str = "image";
@@ -64,8 +66,12 @@ impl UploadForm {
     }
 
     /// Reads the whole form. Fields other than `image` must be among `allowed` and be text.
+    ///
+    /// The photo may have [`IMAGE_LIMIT`] bytes, the text fields [`SMALL_BODY_LIMIT`] bytes
+    /// together (413 beyond either): only the photo needs room.
     pub async fn read(mut multipart: Multipart, allowed: &[&str]) -> Result<Self, ApiError> {
         let mut form = UploadForm::default();
+        let mut text_left = SMALL_BODY_LIMIT;
         while let Some(field) = multipart.next_field().await? {
             let name = field.name().unwrap_or_default().to_owned();
             if name == IMAGE_FIELD {
@@ -74,10 +80,21 @@ impl UploadForm {
                         "send one photo per request (the field `image` is given twice)".into(),
                     ));
                 }
-                // Collected in memory; the body limit bounds its size.
-                form.image = Some(field.bytes().await?);
+                // Collected in memory, within the photo's own limit.
+                form.image = Some(Bytes::from(read_field(field, IMAGE_LIMIT).await?));
             } else if allowed.contains(&name.as_str()) {
-                let value = field.text().await?;
+                let value = read_field(field, text_left)
+                    .await
+                    .map_err(|error| match error {
+                        // Said as the limit of the text fields together, not what was left of it.
+                        ApiError::TooLarge { .. } => ApiError::TooLarge {
+                            limit: SMALL_BODY_LIMIT,
+                        },
+                        other => other,
+                    })?;
+                text_left -= value.len();
+                // As multer's `text()` did: bytes that are not UTF-8 become U+FFFD.
+                let value = String::from_utf8_lossy(&value).into_owned();
                 form.fields.push((name, value));
             } else {
                 let mut expected = vec![IMAGE_FIELD];
@@ -101,6 +118,18 @@ impl UploadForm {
         check_image_type(&image)?;
         Ok(image)
     }
+}
+
+/// A field's bytes, refused with 413 once they pass `limit`.
+async fn read_field(mut field: Field<'_>, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await? {
+        if bytes.len() + chunk.len() > limit {
+            return Err(ApiError::TooLarge { limit });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// An image format moodreel reads, recognised by its signature.

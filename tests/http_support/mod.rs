@@ -38,6 +38,11 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// `127.0.0.1:PORT`: the address, and the `Host` of requests to it.
+    pub fn host(&self) -> String {
+        self.address.trim_start_matches("http://").to_owned()
+    }
+
     /// The full URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
@@ -300,3 +305,64 @@ pub fn redact(value: &mut Value, volatile: &[&str]) {
 pub const EMOTIONS: [&str; 7] = [
     "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 ];
+
+/// A raw TCP connection to the app, for what an HTTP client will not send (half a request, a
+/// stalled body, a foreign `Host`).
+pub struct RawConnection {
+    stream: std::net::TcpStream,
+}
+
+impl RawConnection {
+    /// Connects to `host` (`127.0.0.1:PORT`, see [`TestApp::host`]); reads give up after
+    /// `timeout`. Blocking: call it off the async runtime (`spawn_blocking`).
+    pub fn open(host: &str, timeout: Duration) -> Self {
+        let address = host;
+        let stream = std::net::TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(timeout)).unwrap();
+        Self { stream }
+    }
+
+    /// Sends `bytes`; false when the server has closed the connection.
+    pub fn send(&mut self, bytes: &[u8]) -> bool {
+        use std::io::Write as _;
+        self.stream.write_all(bytes).is_ok()
+    }
+
+    /// Reads until the server closes the connection or the read timeout passes; returns what
+    /// came and whether the connection was closed (false: still open at the timeout).
+    pub fn read_until_closed(&mut self) -> (String, bool) {
+        use std::io::Read as _;
+        let mut answer = Vec::new();
+        let mut buffer = [0_u8; 4096];
+        loop {
+            match self.stream.read(&mut buffer) {
+                Ok(0) => return (String::from_utf8_lossy(&answer).into_owned(), true),
+                Ok(read) => answer.extend_from_slice(&buffer[..read]),
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return (String::from_utf8_lossy(&answer).into_owned(), false);
+                }
+                // Reset by the server: closed.
+                Err(_) => return (String::from_utf8_lossy(&answer).into_owned(), true),
+            }
+        }
+    }
+
+    /// Reads one answer's head (up to the blank line), or what came before the timeout.
+    pub fn read_head(&mut self) -> String {
+        use std::io::Read as _;
+        let mut answer = Vec::new();
+        let mut byte = [0_u8; 1];
+        while !answer.ends_with(b"\r\n\r\n") {
+            match self.stream.read(&mut byte) {
+                Ok(1) => answer.push(byte[0]),
+                _ => break,
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+}

@@ -141,7 +141,15 @@ impl EmotionDistribution {
                 });
             }
         }
-        let total: f64 = weights.iter().sum();
+        let mut weights = weights;
+        let mut total: f64 = weights.iter().sum();
+        if total.is_infinite() {
+            // Finite weights whose sum overflows (`1e308` twice): scale them down by the
+            // largest first, which keeps their proportions.
+            let largest = weights.iter().copied().fold(0.0, f64::max);
+            weights = weights.map(|w| w / largest);
+            total = weights.iter().sum();
+        }
         if total <= 0.0 || !total.is_finite() {
             return Err(MoodError::AllZero);
         }
@@ -265,17 +273,46 @@ impl<'de> Deserialize<'de> for EmotionDistribution {
         #[serde(untagged)]
         enum Wire {
             Name(String),
-            Weights(std::collections::BTreeMap<String, f64>),
+            Weights(Entries),
+        }
+        /// The object's entries in order, repeats kept (a map type would keep only the last
+        /// of `{"sad": 1, "sad": 0}`, where the JSON means nothing clear).
+        struct Entries(Vec<(String, f64)>);
+        impl<'de> Deserialize<'de> for Entries {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Visitor;
+                impl<'de> serde::de::Visitor<'de> for Visitor {
+                    type Value = Entries;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("an object of emotion weights")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Entries, A::Error> {
+                        let mut entries = Vec::new();
+                        while let Some(entry) = map.next_entry::<String, f64>()? {
+                            entries.push(entry);
+                        }
+                        Ok(Entries(entries))
+                    }
+                }
+                deserializer.deserialize_map(Visitor)
+            }
         }
         match Wire::deserialize(deserializer)? {
             Wire::Name(name) => name
                 .parse::<Emotion>()
                 .map(Self::certain)
                 .map_err(serde::de::Error::custom),
-            Wire::Weights(weights) => {
+            Wire::Weights(Entries(weights)) => {
                 let mut values = [0.0; EMOTION_COUNT];
+                let mut seen = [false; EMOTION_COUNT];
                 for (name, value) in weights {
                     let emotion: Emotion = name.parse().map_err(serde::de::Error::custom)?;
+                    if std::mem::replace(&mut seen[emotion.index()], true) {
+                        return Err(serde::de::Error::custom(MoodError::Duplicate(emotion)));
+                    }
                     values[emotion.index()] = value;
                 }
                 Self::from_weights(values).map_err(serde::de::Error::custom)
@@ -288,6 +325,18 @@ impl<'de> Deserialize<'de> for EmotionDistribution {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn huge_weights_keep_their_proportions_and_repeats_are_refused() {
+        let mood: EmotionDistribution =
+            serde_json::from_str(r#"{"sad": 1e308, "happy": 1e308}"#).expect("finite weights");
+        assert_eq!(mood.probability(Emotion::Sad), 0.5);
+        assert_eq!(mood.probability(Emotion::Happy), 0.5);
+        let repeat = serde_json::from_str::<EmotionDistribution>(r#"{"sad": 1, "SAD": 0}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(repeat.contains("sad"), "{repeat}");
+    }
 
     #[test]
     fn names_round_trip_in_fer_order() {

@@ -202,7 +202,14 @@ impl<'t> Recommender<'t> {
         for filter in request.filters.list() {
             let before = movies.len();
             movies.retain(|movie| filter.admits(movie));
-            tracing::debug!(%filter, before, after = movies.len(), "filter applied");
+            // The field's name, not its values: a list of a thousand titles, or a value with
+            // control characters in it, does not belong in a log line.
+            tracing::debug!(
+                field = filter.field(),
+                before,
+                after = movies.len(),
+                "filter applied"
+            );
             if movies.is_empty() {
                 return Err(RecommendError::NothingLeft {
                     filter: filter.to_string(),

@@ -72,6 +72,50 @@ pub(crate) fn jpeg_structure(bytes: &[u8]) -> JpegStructure {
     }
 }
 
+/// For a progressive JPEG (SOF2, SOF6, SOF10 or SOF14 as its first frame header), how many
+/// coefficients per pixel its decoder keeps until the last scan: the sum over its components of
+/// their share of the picture (3 for three full-resolution components, 1.5 for the usual 4:2:0
+/// chroma subsampling). `None` for a sequential JPEG, which is decoded a row of blocks at a
+/// time, or when no frame header is found.
+pub(crate) fn progressive_samples_per_pixel(bytes: &[u8]) -> Option<f64> {
+    let mut at = 2;
+    while let (Some(&0xFF), Some(&marker)) = (bytes.get(at), bytes.get(at + 1)) {
+        at += 2;
+        match marker {
+            0xFF => at -= 1,
+            0x01 | 0xD0..=0xD7 => {}
+            0xC2 | 0xC6 | 0xCA | 0xCE => return frame_samples(bytes.get(at..)?),
+            0xC0 | 0xC1 | 0xC3 | 0xC5 | 0xC7 | 0xC9 | 0xCB | 0xCD | 0xCF | 0xDA | 0xD9 => {
+                return None;
+            }
+            _ => {
+                let length = bytes.get(at..at + 2)?;
+                at += usize::from(u16::from_be_bytes([length[0], length[1]]));
+            }
+        }
+    }
+    None
+}
+
+/// Samples per pixel of a frame header's components (`segment` starts at its length field).
+fn frame_samples(segment: &[u8]) -> Option<f64> {
+    let count = usize::from(*segment.get(7)?);
+    let factors: Vec<(u8, u8)> = (0..count)
+        .map(|index| {
+            let sampling = *segment.get(8 + 3 * index + 1)?;
+            Some(((sampling >> 4).max(1), (sampling & 0x0F).max(1)))
+        })
+        .collect::<Option<_>>()?;
+    let most_h = factors.iter().map(|(h, _)| *h).max()?;
+    let most_v = factors.iter().map(|(_, v)| *v).max()?;
+    Some(
+        factors
+            .iter()
+            .map(|(h, v)| f64::from(*h) * f64::from(*v) / (f64::from(most_h) * f64::from(most_v)))
+            .sum(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +149,38 @@ mod tests {
         assert_eq!(
             jpeg_structure(&[0xFF, 0xD8, 0xFF, 0xD9]),
             JpegStructure::Complete
+        );
+    }
+
+    #[test]
+    fn a_progressive_frame_header_says_how_many_coefficients_are_kept() {
+        // SOF: length, precision, height, width, then (id, sampling, table) per component.
+        let frame = |marker: u8, samplings: &[u8]| {
+            let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, marker];
+            let length = 8 + 3 * samplings.len() as u16;
+            jpeg.extend(length.to_be_bytes());
+            jpeg.extend([8, 0, 16, 0, 16, samplings.len() as u8]);
+            for (id, sampling) in samplings.iter().enumerate() {
+                jpeg.extend([id as u8 + 1, *sampling, 0]);
+            }
+            jpeg
+        };
+        assert_eq!(
+            progressive_samples_per_pixel(&frame(0xC2, &[0x11, 0x11, 0x11])),
+            Some(3.0)
+        );
+        assert_eq!(
+            progressive_samples_per_pixel(&frame(0xC2, &[0x22, 0x11, 0x11])),
+            Some(1.5)
+        );
+        assert_eq!(
+            progressive_samples_per_pixel(&frame(0xC0, &[0x11, 0x11, 0x11])),
+            None
+        );
+        assert_eq!(progressive_samples_per_pixel(&[0xFF, 0xD8]), None);
+        assert_eq!(
+            progressive_samples_per_pixel(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF]),
+            None
         );
     }
 }

@@ -30,7 +30,9 @@ mod grey;
 mod jpeg;
 
 pub use crop::{CROP_SIDE, FER_FRAMING, Frame, FramingRule, crop_for_model, crop_with_rule};
-pub use decode::{DecodeError, DecodeLimits, SUPPORTED_FORMATS, decode, decode_with_limits};
+pub use decode::{
+    DecodeError, DecodeLimits, SUPPORTED_FORMATS, decode, decode_memory, decode_with_limits,
+};
 pub use detect::{DetectorError, DetectorSettings, FaceBox, FaceDetector};
 pub use grey::{luma_bt601, to_grey_bt601};
 
