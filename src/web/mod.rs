@@ -477,6 +477,7 @@ pub fn router(state: AppState) -> Router {
         .route("/app.js", get(page::script))
         .route("/style.css", get(page::style))
         .route("/favicon.svg", get(page::favicon))
+        .route("/docs/index.css", get(page::docs_style))
         .nest("/api/v1", api)
         .merge(docs)
         .fallback(not_found)

@@ -16,7 +16,8 @@ use super::api;
 #[openapi(
     info(
         title = "moodreel",
-        description = "Reads the facial expression in a photo and recommends films that match or lift the mood. \
+        description = "[← Back to the moodreel page](/)\n\n\
+Reads the facial expression in a photo and recommends films that match or lift the mood. \
 Photos are read in memory and never stored. Errors are `application/problem+json` (RFC 9457) with a \
 stable `code`.",
         license(name = "MIT OR Apache-2.0")

@@ -10,6 +10,8 @@ pub const INDEX_HTML: &str = include_str!("../../web/index.html");
 pub const APP_JS: &str = include_str!("../../web/app.js");
 /// `web/style.css`.
 pub const STYLE_CSS: &str = include_str!("../../web/style.css");
+/// `web/docs.css`: served as `/docs/index.css` in place of Swagger UI's own.
+pub const DOCS_CSS: &str = include_str!("../../web/docs.css");
 /// `web/favicon.svg`.
 pub const FAVICON_SVG: &str = include_str!("../../web/favicon.svg");
 
@@ -40,4 +42,10 @@ pub async fn style() -> impl IntoResponse {
 /// `GET /favicon.svg`: the page's icon.
 pub async fn favicon() -> impl IntoResponse {
     file("image/svg+xml", FAVICON_SVG)
+}
+
+/// `GET /docs/index.css`: the API docs in the page's colours (light and dark), in place of the
+/// vendored Swagger UI's own small stylesheet.
+pub async fn docs_style() -> impl IntoResponse {
+    file("text/css; charset=utf-8", DOCS_CSS)
 }
