@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-/// What a command's failure means for the process exit status (see PRODUCT.md).
+/// What a command's failure means for the process exit status (the README's "Command line").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// 0: success.

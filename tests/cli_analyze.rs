@@ -1,6 +1,7 @@
 //! `moodreel analyze` and `moodreel eval-photos` as a user runs them: exit codes, the JSON
-//! shapes of PRODUCT.md, the annotated picture. Photos without faces are made here; tests on the
-//! real photos of `../shared/data` skip with a note when it is absent.
+//! shapes the README documents, the annotated picture. Photos without faces are made here, the
+//! face photo is committed in `testdata/`; tests on the development photos of `../shared/data`
+//! skip with a note when it is absent.
 
 use std::path::Path;
 
