@@ -37,7 +37,10 @@ pub use error::{CatalogError, Diagnostic};
 pub use genre::{GENRE_COUNT, Genre, GenreSet, UnknownGenre};
 pub use import::Format;
 pub use movie::{Movie, franchise_key, title_key};
-pub use tone::{DarkTheme, TONE_LEXICON, Tone, ToneSource, ToneTag, hand_set_count, tone_of};
+pub use tone::{
+    DarkTheme, DarkThemes, TONE_LEXICON, Tone, ToneSource, ToneTag, ToneTags, hand_set_count,
+    tone_of,
+};
 
 /// The built-in catalog's data: facts written by the project (see `data/README.md`).
 const BUILTIN_CSV: &str = include_str!("../data/films.csv");

@@ -210,6 +210,121 @@ impl fmt::Display for DarkTheme {
     }
 }
 
+/// A set of tone tags, kept inline (one bit per tag) so that ranking thousands of films reads
+/// them without a pointer chase. In JSON: a list of tag names, in [`ToneTag::ALL`] order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ToneTags(u32);
+
+impl ToneTags {
+    /// Whether the set holds `tag`.
+    pub fn contains(self, tag: ToneTag) -> bool {
+        self.0 & (1 << tag.index()) != 0
+    }
+
+    /// Adds `tag`.
+    pub fn insert(&mut self, tag: ToneTag) {
+        self.0 |= 1 << tag.index();
+    }
+
+    /// The tags, in [`ToneTag::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = ToneTag> {
+        ToneTag::ALL
+            .into_iter()
+            .filter(move |tag| self.contains(*tag))
+    }
+
+    /// The set as bits (bit `i` is [`ToneTag::ALL`]`[i]`).
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// How many tags.
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl FromIterator<ToneTag> for ToneTags {
+    fn from_iter<I: IntoIterator<Item = ToneTag>>(tags: I) -> Self {
+        let mut set = ToneTags::default();
+        for tag in tags {
+            set.insert(tag);
+        }
+        set
+    }
+}
+
+impl Serialize for ToneTags {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for ToneTags {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Vec::<ToneTag>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
+
+/// A set of dark themes, kept inline like [`ToneTags`]; in JSON a list of theme names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct DarkThemes(u8);
+
+impl DarkThemes {
+    /// Whether the set holds `theme`.
+    pub fn contains(self, theme: DarkTheme) -> bool {
+        self.0 & (1 << theme as u8) != 0
+    }
+
+    /// Adds `theme`.
+    pub fn insert(&mut self, theme: DarkTheme) {
+        self.0 |= 1 << theme as u8;
+    }
+
+    /// The themes, in [`DarkTheme::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = DarkTheme> {
+        DarkTheme::ALL
+            .into_iter()
+            .filter(move |theme| self.contains(*theme))
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl FromIterator<DarkTheme> for DarkThemes {
+    fn from_iter<I: IntoIterator<Item = DarkTheme>>(themes: I) -> Self {
+        let mut set = DarkThemes::default();
+        for theme in themes {
+            set.insert(theme);
+        }
+        set
+    }
+}
+
+impl Serialize for DarkThemes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for DarkThemes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Vec::<DarkTheme>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
+
 /// Where a film's tone came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -231,10 +346,10 @@ pub struct Tone {
     pub arousal: f64,
     /// Darkness, from 0 (light) to 1 (very dark).
     pub darkness: f64,
-    /// Tone tags, in [`ToneTag::ALL`] order, without duplicates.
-    pub tags: Vec<ToneTag>,
+    /// Tone tags.
+    pub tags: ToneTags,
     /// Dark themes the film deals with.
-    pub themes: Vec<DarkTheme>,
+    pub themes: DarkThemes,
     /// Where this came from.
     pub source: ToneSource,
 }
@@ -242,7 +357,7 @@ pub struct Tone {
 impl Tone {
     /// Whether the film has this tag.
     pub fn has(&self, tag: ToneTag) -> bool {
-        self.tags.contains(&tag)
+        self.tags.contains(tag)
     }
 
     /// Whether the film must never be offered to lift a mood: it deals with a dark theme, or it
@@ -253,17 +368,15 @@ impl Tone {
 
     /// The tags as a bit set (bit `i` is [`ToneTag::ALL`]`[i]`).
     pub fn tag_bits(&self) -> u32 {
-        self.tags
-            .iter()
-            .fold(0, |bits, tag| bits | 1 << tag.index())
+        self.tags.bits()
     }
 }
 
 /// Hand-set facts for one film the project knows.
 #[derive(Debug, Clone)]
 pub(crate) struct ToneFacts {
-    pub tags: Vec<ToneTag>,
-    pub themes: Vec<DarkTheme>,
+    pub tags: ToneTags,
+    pub themes: DarkThemes,
     pub synopsis: Option<String>,
 }
 
@@ -290,18 +403,16 @@ fn read_tone_facts(text: &str) -> Result<HashMap<(String, u16), ToneFacts>, Stri
                 .map(str::to_owned)
                 .collect()
         };
-        let mut tags = Vec::new();
+        let mut tags = ToneTags::default();
         for name in split(field(2)) {
-            tags.push(
+            tags.insert(
                 ToneTag::from_name(&name)
                     .ok_or_else(|| format!("tone.csv:{line}: unknown tone tag {name:?}"))?,
             );
         }
-        tags.sort();
-        tags.dedup();
-        let mut themes = Vec::new();
+        let mut themes = DarkThemes::default();
         for name in split(field(3)) {
-            themes.push(
+            themes.insert(
                 DarkTheme::from_name(&name)
                     .ok_or_else(|| format!("tone.csv:{line}: unknown dark theme {name:?}"))?,
             );
@@ -541,7 +652,7 @@ pub fn tone_of(movie: &Movie) -> Tone {
 /// The numbers for hand-set tags: the genres' prior moved by each tag.
 fn from_facts(genres: &[Genre], facts: &ToneFacts) -> Tone {
     let mut profile = genres_prior(genres);
-    for tag in &facts.tags {
+    for tag in facts.tags.iter() {
         for (value, shift) in profile.iter_mut().zip(tag.nudge()) {
             *value += shift;
         }
@@ -555,8 +666,8 @@ fn from_facts(genres: &[Genre], facts: &ToneFacts) -> Tone {
         valence: round2(valence),
         arousal: round2(arousal),
         darkness: round2(darkness),
-        tags: facts.tags.clone(),
-        themes: facts.themes.clone(),
+        tags: facts.tags,
+        themes: facts.themes,
         source: ToneSource::HandSet,
     }
 }
@@ -582,7 +693,7 @@ fn infer(movie: &Movie) -> Tone {
     let prior = genres_prior(&movie.genres);
     let mut sum = [0.0; 3];
     let mut evidence = [0u32; ToneTag::ALL.len()];
-    let mut themes: Vec<DarkTheme> = Vec::new();
+    let mut themes = DarkThemes::default();
     for &id in &found {
         let cue = &lexicon.cues[id];
         for (total, shift) in sum.iter_mut().zip(cue.shift) {
@@ -592,12 +703,9 @@ fn infer(movie: &Movie) -> Tone {
             evidence[tag.index()] += 1;
         }
         for theme in &cue.themes {
-            if !themes.contains(theme) {
-                themes.push(*theme);
-            }
+            themes.insert(*theme);
         }
     }
-    themes.sort();
     // Many cues saturate rather than add up without limit.
     let mut profile = [0.0; 3];
     for i in 0..3 {
@@ -611,10 +719,10 @@ fn infer(movie: &Movie) -> Tone {
 
     let has_genre = |genre: Genre| movie.genres.contains(&genre);
     let seen = |tag: ToneTag| evidence[tag.index()] > 0;
-    let mut tags = Vec::new();
+    let mut tags = ToneTags::default();
     let mut tag_if = |tag: ToneTag, condition: bool| {
         if condition {
-            tags.push(tag);
+            tags.insert(tag);
         }
     };
     let harrowing_theme = themes.iter().any(|theme| {
@@ -736,14 +844,20 @@ mod tests {
             "A young prisoner survives the concentration camps of the Holocaust.",
         );
         let tone = tone_of(&camp);
-        assert_eq!(tone.themes, [DarkTheme::Genocide]);
+        assert_eq!(
+            tone.themes.iter().collect::<Vec<_>>(),
+            [DarkTheme::Genocide]
+        );
         assert!(tone.unfit_for_lifting());
         assert!(tone.has(ToneTag::Harrowing));
 
         let mut keyworded = Movie::new("Unknown Habit", vec![Genre::Comedy, Genre::Drama]);
         keyworded.keywords = vec!["drug addiction".into(), "suicide attempt".into()];
         let tone = tone_of(&keyworded);
-        assert_eq!(tone.themes, [DarkTheme::Addiction, DarkTheme::Suicide]);
+        assert_eq!(
+            tone.themes.iter().collect::<Vec<_>>(),
+            [DarkTheme::Addiction, DarkTheme::Suicide]
+        );
         assert!(!tone.has(ToneTag::FeelGood));
     }
 
@@ -779,7 +893,7 @@ mod tests {
         movie.year = Some(1993);
         let tone = tone_of(&movie);
         assert_eq!(tone.source, ToneSource::HandSet);
-        assert!(tone.themes.contains(&DarkTheme::Genocide));
+        assert!(tone.themes.contains(DarkTheme::Genocide));
         movie.year = Some(1994);
         assert_ne!(tone_of(&movie).source, ToneSource::HandSet);
     }

@@ -149,8 +149,8 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            fit_weight: 0.82,
-            quality_weight: 0.15,
+            fit_weight: 0.83,
+            quality_weight: 0.14,
             popularity_weight: 0.03,
             tone_share: 0.5,
             specificity: 0.35,
@@ -187,11 +187,14 @@ pub fn recommend(catalog: &Catalog, request: &Request) -> Result<Recommendations
 /// A film being ranked.
 struct Candidate<'c> {
     movie: &'c Movie,
+    /// The genres as a set, filled in for the diversity pool only.
     genres: GenreSet,
-    /// The tone tags as bits.
+    /// The tone tags as bits, filled in for the diversity pool only.
     tags: u32,
     /// The series it belongs to ([`franchise_key`]), filled in for the diversity pool only.
     series: String,
+    /// Whether its rating rests on fewer votes than the catalog's floor.
+    below_floor: bool,
     /// Mood fit plus quality.
     relevance: f64,
     /// Relevance plus the seed's jitter, less a large penalty below the vote floor: what the
@@ -212,8 +215,8 @@ static NEUTRAL_TONE: std::sync::LazyLock<Tone> = std::sync::LazyLock::new(|| Ton
     valence: 0.0,
     arousal: 0.5,
     darkness: 0.5,
-    tags: Vec::new(),
-    themes: Vec::new(),
+    tags: catalog::ToneTags::default(),
+    themes: catalog::DarkThemes::default(),
     source: catalog::ToneSource::Genres,
 });
 
@@ -257,11 +260,7 @@ impl<'t> Recommender<'t> {
         }
         let mut movies: Vec<&Movie> = catalog.movies().iter().collect();
         let mut notes = Vec::new();
-        let mut filters = request.filters.list();
-        if lifted_share(&request.mood, request.mode) >= LIFTED_SHARE {
-            filters.push(Filter::SafeForLifting);
-        }
-        for filter in filters {
+        for filter in request.filters.list() {
             let before = movies.len();
             let unknown_age = if filter.needs_age() {
                 movies
@@ -291,36 +290,48 @@ impl<'t> Recommender<'t> {
         let genre_weights = self.genre_weights(&request.mood, request.mode);
         let tone_weights = ToneWeights::new(&request.mood, request.mode);
         let generic = (self.generic_genre_weights(), ToneWeights::generic());
-        let above_floor = movies
-            .iter()
-            .filter(|movie| !catalog.below_vote_floor(movie))
-            .count();
-        // The floor holds while it leaves enough films; a tiny filtered list keeps the rest,
-        // ranked after every film above the floor.
-        let floor_applies = above_floor >= request.n;
+        // The lifting safety filter runs in the same pass as the scoring: one read of each film.
+        let safety = (lifted_share(&request.mood, request.mode) >= LIFTED_SHARE)
+            .then_some(Filter::SafeForLifting);
+        let before = movies.len();
         let mut candidates: Vec<Candidate<'_>> = movies
             .into_iter()
+            .filter(|movie| safety.as_ref().is_none_or(|filter| filter.admits(movie)))
             .map(|movie| {
                 let relevance =
                     self.relevance(catalog, movie, (&genre_weights, &tone_weights), &generic);
                 let jitter = request.seed.map_or(0.0, |seed| {
                     self.settings.seed_jitter * unit_noise(seed, movie)
                 });
-                let penalty = if floor_applies && catalog.below_vote_floor(movie) {
-                    BELOW_FLOOR_PENALTY
-                } else {
-                    0.0
-                };
                 Candidate {
                     movie,
-                    genres: movie.genre_set(),
-                    tags: tone(movie).tag_bits(),
+                    genres: GenreSet::default(),
+                    tags: 0,
                     series: String::new(),
+                    below_floor: catalog.below_vote_floor(movie),
                     relevance,
-                    rank: relevance + jitter - penalty,
+                    rank: relevance + jitter,
                 }
             })
             .collect();
+        if let Some(filter) = safety {
+            tracing::debug!(%filter, before, after = candidates.len(), "filter applied");
+            if candidates.is_empty() {
+                return Err(RecommendError::NothingLeft {
+                    filter: filter.to_string(),
+                    field: filter.field(),
+                    before,
+                });
+            }
+        }
+        // The floor holds while it leaves enough films; a tiny filtered list keeps the rest,
+        // ranked after every film above the floor.
+        let above_floor = candidates.iter().filter(|c| !c.below_floor).count();
+        if above_floor >= request.n {
+            for candidate in candidates.iter_mut().filter(|c| c.below_floor) {
+                candidate.rank -= BELOW_FLOOR_PENALTY;
+            }
+        }
 
         let pool = (self.settings.pool_factor * request.n).max(self.settings.min_pool);
         if candidates.len() > pool {
@@ -328,7 +339,10 @@ impl<'t> Recommender<'t> {
             candidates.truncate(pool);
         }
         candidates.sort_by(by_rank);
+        // What diversity compares, for the pool only.
         for candidate in &mut candidates {
+            candidate.genres = candidate.movie.genre_set();
+            candidate.tags = tone(candidate.movie).tag_bits();
             candidate.series = franchise_key(&candidate.movie.title);
         }
         let chosen = self.diversify(candidates, request.n);
@@ -355,7 +369,7 @@ impl<'t> Recommender<'t> {
                         valence: tone.valence,
                         arousal: tone.arousal,
                         darkness: tone.darkness,
-                        tags: tone.tags.clone(),
+                        tags: tone.tags.iter().collect(),
                     },
                     reasons: reason::reasons(self.table, movie, &request.mood, request.mode),
                 }

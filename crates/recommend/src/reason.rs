@@ -105,7 +105,7 @@ fn tone_words(movie: &Movie, mood: &EmotionDistribution, mode: Mode) -> Vec<&'st
     let mut tags: Vec<(ToneTag, f64)> = film_tone
         .tags
         .iter()
-        .map(|tag| (*tag, weights.tags[tag.index()]))
+        .map(|tag| (tag, weights.tags[tag.index()]))
         .filter(|(_, weight)| *weight >= 0.0)
         .collect();
     // Serving tags first, then the film's other neutral tags in their usual order.

@@ -305,8 +305,11 @@ impl ToneWeights {
         let mut fit = self.valence * tone.valence
             + self.arousal * (2.0 * tone.arousal - 1.0)
             + self.darkness * (2.0 * tone.darkness - 1.0);
-        for tag in &tone.tags {
-            fit += self.tags[tag.index()];
+        // Set bits of the tag set, lowest first: no allocation, no pointer chase.
+        let mut bits = tone.tags.bits();
+        while bits != 0 {
+            fit += self.tags[bits.trailing_zeros() as usize];
+            bits &= bits - 1;
         }
         fit.clamp(-1.0, 1.0)
     }
@@ -349,8 +352,8 @@ mod tests {
             valence,
             arousal: 0.5,
             darkness,
-            tags,
-            themes: Vec::new(),
+            tags: tags.into_iter().collect(),
+            themes: catalog::DarkThemes::default(),
             source: catalog::ToneSource::HandSet,
         };
         let weights = ToneWeights::for_emotion(Emotion::Sad, Mode::Lift);

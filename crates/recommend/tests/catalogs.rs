@@ -260,17 +260,26 @@ fn a_seed_shuffles_only_near_ties() {
             },
         )
         .expect("a list");
-        let plain_titles: HashSet<_> = plain.movies.iter().map(|m| &m.title).collect();
-        let shared = seeded
+        // The seed may reorder near-ties, but never brings in a clearly worse film: its bonus is
+        // below 0.02 of relevance, so no seeded pick scores far below the plain list's last.
+        let floor = plain
             .movies
             .iter()
-            .filter(|m| plain_titles.contains(&m.title))
+            .map(|m| m.score)
+            .fold(f64::INFINITY, f64::min);
+        let kept = seeded
+            .movies
+            .iter()
+            .filter(|m| plain.movies.iter().any(|p| p.title == m.title))
             .count();
-        eprintln!("{name}: a seed keeps {shared} of the 10 lift-sad films");
-        assert!(
-            shared >= 5,
-            "{name}: the seed replaced {} films",
-            10 - shared
-        );
+        eprintln!("{name}: a seed keeps {kept} of the 10 lift-sad films");
+        for movie in &seeded.movies {
+            assert!(
+                movie.score >= floor - 0.05,
+                "{name}: the seed brought in {} at {} (plain list ends at {floor})",
+                movie.title,
+                movie.score
+            );
+        }
     }
 }
