@@ -125,8 +125,15 @@ fn check_passes_a_good_file() {
 #[test]
 fn check_names_the_broken_sixth_line() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let good = "A,2000,Drama,90,R,X,Y,7.0\n";
-    let text = format!("{HEADER}\n{good}{good}{good}{good}B,2000,Drama,ninety,R,X,Y,7.0\n{good}");
+    let good = |title: &str| format!("{title},2000,Drama,90,R,X,Y,7.0\n");
+    let text = format!(
+        "{HEADER}\n{}{}{}{}B,2000,Drama,ninety,R,X,Y,7.0\n{}",
+        good("A"),
+        good("C"),
+        good("D"),
+        good("E"),
+        good("F")
+    );
     let path = write(&dir, "films.csv", &text);
     let location = format!("{}:6:", path.display());
     moodreel()
@@ -148,6 +155,42 @@ fn check_names_the_broken_sixth_line() {
     assert_eq!(json["errors"][0]["line"], 6);
     assert_eq!(json["errors"][0]["column"], "runtime_min");
     assert_eq!(json["movies"], 5);
+}
+
+#[test]
+fn check_numbers_crlf_lines_right_and_caps_repeated_warnings() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut text = format!("{HEADER}\r\n");
+    for index in 0..6 {
+        text.push_str(&format!("A{index},2000,Drama,90,R,X,Y,7.0\r\n"));
+    }
+    text.push_str("B,2000,Drama,ninety,R,X,Y,7.0\r\n");
+    let path = write(&dir, "crlf.csv", &text);
+    moodreel()
+        .args(["catalog", "check"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!(
+            "{}:8: runtime_min: \"ninety\"",
+            path.display()
+        )));
+    // Twelve rows merged into six: five warnings shown, one counted.
+    let mut text = format!("{HEADER}\n");
+    for index in 0..6 {
+        let row = format!("A{index},2000,Drama,90,R,X,Y,7.0\n");
+        text.push_str(&row);
+        text.push_str(&row);
+    }
+    let path = write(&dir, "dupes.csv", &text);
+    moodreel()
+        .args(["catalog", "check"])
+        .arg(&path)
+        .assert()
+        .success()
+        // Five warnings and the line that counts the sixth.
+        .stdout(predicate::str::contains("merged into one film").count(6))
+        .stdout(predicate::str::contains("... and 1 more warnings like"));
 }
 
 #[test]

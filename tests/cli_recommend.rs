@@ -53,7 +53,37 @@ fn a_named_mood_gives_a_readable_list() {
         .stdout(predicate::str::contains("Mood: sad 100% · mode: auto"))
         .stdout(predicate::str::contains(" 1. "))
         .stdout(predicate::str::contains("10. "))
-        .stdout(predicate::str::contains("Lift for sad (100%)"));
+        .stdout(predicate::str::contains("— a lift after a sad day."));
+}
+
+#[test]
+fn the_family_switch_and_an_age_limit_filter_on_the_age_band() {
+    let json = json_of(&["recommend", "--mood", "happy", "--family", "-n", "10"]);
+    let movies = json["movies"].as_array().expect("movies");
+    assert_eq!(movies.len(), 10);
+    for movie in movies {
+        assert!(
+            movie["min_age"].as_u64().is_some_and(|age| age <= 8),
+            "{movie}"
+        );
+    }
+    // The built-in catalog's pre-1968 films (`Passed`, `Approved`) have no known band.
+    let notes = json["notes"]
+        .as_array()
+        .expect("notes on what was left out");
+    assert!(
+        notes[0]
+            .as_str()
+            .is_some_and(|note| note.contains("age band is unknown")),
+        "{notes:?}"
+    );
+    let json = json_of(&["recommend", "--mood", "fear", "--max-age", "13", "-n", "5"]);
+    for movie in json["movies"].as_array().expect("movies") {
+        assert!(
+            movie["min_age"].as_u64().is_some_and(|age| age <= 13),
+            "{movie}"
+        );
+    }
 }
 
 #[test]
@@ -89,12 +119,15 @@ fn json_has_the_documented_shape() {
                 "certificate",
                 "director",
                 "genres",
+                "min_age",
                 "rating",
                 "reasons",
                 "runtime_min",
                 "score",
                 "stars",
+                "synopsis",
                 "title",
+                "tone",
                 "year"
             ]
         );
@@ -429,11 +462,13 @@ fn the_kaggle_imdb_file_can_be_the_catalog() {
     let movies = json["movies"].as_array().expect("movies");
     assert_eq!(movies.len(), 10);
     assert!(movies.iter().all(|movie| movie["certificate"] == "U"));
-    assert!(
-        movies.iter().all(|movie| movie["reasons"][0]
-            .as_str()
-            .unwrap_or_default()
-            .contains(" votes")),
-        "IMDB has vote counts"
-    );
+    // Indian `U` is the youngest age band.
+    assert!(movies.iter().all(|movie| movie["min_age"] == 0));
+    // The overview gives every film a synopsis, and a reason in tone words.
+    assert!(movies.iter().all(|movie| movie["synopsis"].is_string()));
+    assert!(movies.iter().all(|movie| {
+        movie["reasons"][0].as_str().is_some_and(|reason| {
+            reason.ends_with("a reassuring watch where things turn out well.")
+        })
+    }));
 }

@@ -78,10 +78,63 @@ async fn recommendations_accept_a_mood_name_and_defaults() {
         "director",
         "stars",
         "score",
+        "synopsis",
+        "min_age",
+        "tone",
         "reasons",
     ] {
         assert!(first.get(key).is_some(), "film without {key}: {first}");
     }
+    for key in ["valence", "arousal", "darkness", "tags"] {
+        assert!(
+            first["tone"].get(key).is_some(),
+            "tone without {key}: {first}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_family_switch_works_as_json_and_as_a_form_field() {
+    let app = spawn_app().await;
+    let response = app
+        .post_json(
+            "/api/v1/recommendations",
+            &json!({"mood": "happy", "family": true, "max_age": 8, "n": 5}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let list: Value = response.json().await.unwrap();
+    for movie in list["movies"].as_array().unwrap() {
+        assert!(
+            movie["min_age"].as_u64().is_some_and(|age| age <= 8),
+            "{movie}"
+        );
+    }
+    assert!(
+        list["notes"]
+            .as_array()
+            .is_some_and(|notes| !notes.is_empty())
+    );
+    let form = Form::new()
+        .text("mood", "sad")
+        .text("family", "on")
+        .text("n", "3");
+    let response = app.post_form("/api/v1/recommendations", form).await;
+    assert_eq!(response.status(), 200);
+    let list: Value = response.json().await.unwrap();
+    for movie in list["movies"].as_array().unwrap() {
+        assert!(
+            movie["min_age"].as_u64().is_some_and(|age| age <= 8),
+            "{movie}"
+        );
+    }
+    let bad = app
+        .post_json(
+            "/api/v1/recommendations",
+            &json!({"mood": "sad", "max_age": -1}),
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
 }
 
 #[tokio::test]

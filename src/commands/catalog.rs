@@ -94,6 +94,57 @@ fn stats(source: &CatalogArg, json: bool) -> CommandResult {
     write_stdout(&out)
 }
 
+/// How many warnings of one kind `catalog check` prints before it only counts them.
+const SHOWN_PER_KIND: usize = 5;
+
+/// The warnings as lines, at most `shown` of each kind (same column, same message once quoted
+/// values and numbers are set aside), each kind's rest summed up in one line with a count.
+fn capped_warnings(warnings: &[catalog::Diagnostic], shown: usize) -> Vec<String> {
+    let kind = |warning: &catalog::Diagnostic| {
+        let mut message = String::new();
+        let mut quoted = false;
+        for c in warning.message.chars() {
+            if c == '"' {
+                quoted = !quoted;
+                message.push('…');
+            } else if !quoted && !c.is_ascii_digit() {
+                message.push(c);
+            }
+        }
+        (warning.column.clone(), message)
+    };
+    let mut counts: std::collections::HashMap<(Option<String>, String), usize> =
+        std::collections::HashMap::new();
+    let mut lines = Vec::new();
+    let mut order = Vec::new();
+    for warning in warnings {
+        let key = kind(warning);
+        let count = counts.entry(key.clone()).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            order.push(key);
+        }
+        if *count <= shown {
+            lines.push(format!("{warning} (warning)"));
+        }
+    }
+    for key in order {
+        let count = counts[&key];
+        if count > shown {
+            let column = key
+                .0
+                .map(|column| format!("{column}: "))
+                .unwrap_or_default();
+            lines.push(format!(
+                "... and {} more warnings like \"{column}{}\" (run with --json to see all)",
+                count - shown,
+                key.1.trim()
+            ));
+        }
+    }
+    lines
+}
+
 fn check(file: PathBuf, json: bool) -> CommandResult {
     let report = Catalog::check_path(&file).map_err(CommandError::failure)?;
     if json {
@@ -103,8 +154,9 @@ fn check(file: PathBuf, json: bool) -> CommandResult {
         for error in &report.errors {
             out.push_str(&format!("{error}\n"));
         }
-        for warning in &report.warnings {
-            out.push_str(&format!("{warning} (warning)\n"));
+        for line in capped_warnings(&report.warnings, SHOWN_PER_KIND) {
+            out.push_str(&line);
+            out.push('\n');
         }
         out.push_str(&format!(
             "{}: {}, {} films, {} skipped, {} warnings, {} bad rows\n",
@@ -152,5 +204,32 @@ pub(crate) fn write_stdout(text: &str) -> CommandResult {
             anyhow!("cannot write the output: {error}"),
         )),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_warnings_are_capped_with_a_count() {
+        let warning = |line: u64, column: &str, message: &str| catalog::Diagnostic {
+            line: Some(line),
+            column: Some(column.into()),
+            ..catalog::Diagnostic::file("f.csv", message)
+        };
+        let mut warnings: Vec<_> = (2..14)
+            .map(|line| warning(line, "release_date", "blank; kept without a year"))
+            .collect();
+        warnings.push(warning(20, "runtime", "\"x\" is not a running time"));
+        let lines = capped_warnings(&warnings, 5);
+        assert_eq!(lines.len(), 7, "{lines:#?}");
+        assert!(lines[0].starts_with("f.csv:2: release_date: blank"));
+        assert!(lines[5].starts_with("f.csv:20: runtime:"));
+        assert!(
+            lines[6].starts_with("... and 7 more warnings like \"release_date: blank"),
+            "{}",
+            lines[6]
+        );
     }
 }

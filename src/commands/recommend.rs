@@ -98,6 +98,14 @@ pub struct FilterArgs {
     /// Not this film (seen already): "Title" or "Title (1999)"; repeatable.
     #[arg(long = "exclude-title", value_name = "TITLE")]
     pub exclude_titles: Vec<String>,
+    /// Admitted at age N: the film's age band (from US, UK or Indian certificates, or estimated)
+    /// starts at N or younger. Films of unknown band are left out, and the list says so.
+    #[arg(long, value_name = "N")]
+    pub max_age: Option<u8>,
+    /// Family-safe films only: age band 8 or younger (G, U, PG) and no dark theme. Films of
+    /// unknown band are left out, and the list says so.
+    #[arg(long)]
+    pub family: bool,
 }
 
 impl From<FilterArgs> for Filters {
@@ -111,6 +119,8 @@ impl From<FilterArgs> for Filters {
             max_runtime: args.max_runtime,
             certificates: args.certificates,
             exclude_titles: args.exclude_titles,
+            max_age: args.max_age,
+            family: args.family,
         }
     }
 }
@@ -262,7 +272,9 @@ pub fn render(list: &Recommendations, source: &str, catalog_size: usize) -> Stri
         ];
         facts.extend(movie.runtime_min.map(|minutes| format!("{minutes} min")));
         facts.extend(movie.certificate.clone());
+        facts.extend(movie.min_age.map(|age| format!("age {age}+")));
         facts.extend(movie.director.clone());
+        facts.extend(movie.rating.map(|rating| format!("rated {rating:.1}")));
         let title = match movie.year {
             Some(year) => format!("{} ({year})", movie.title),
             None => movie.title.clone(),
@@ -273,9 +285,15 @@ pub fn render(list: &Recommendations, source: &str, catalog_size: usize) -> Stri
             index + 1,
             facts.join(" · ")
         );
+        if let Some(synopsis) = &movie.synopsis {
+            let _ = writeln!(out, "{:width$}  {synopsis}", "");
+        }
         for reason in &movie.reasons {
             let _ = writeln!(out, "{:width$}  {reason}", "");
         }
+    }
+    for note in &list.notes {
+        let _ = writeln!(out, "\nNote: {note}");
     }
     out
 }

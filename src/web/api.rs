@@ -299,6 +299,8 @@ pub const FORM_FIELDS: &[&str] = &[
     "max_runtime",
     "certificates",
     "exclude_titles",
+    "max_age",
+    "family",
 ];
 
 impl FromRequest<AppState> for RecommendationInput {
@@ -348,6 +350,10 @@ struct JsonRequest {
     certificates: Vec<String>,
     #[serde(default)]
     exclude_titles: Vec<String>,
+    #[serde(default, deserialize_with = "whole::optional")]
+    max_age: Option<u8>,
+    #[serde(default)]
+    family: bool,
 }
 
 /// Whole numbers in JSON as JSON Schema counts them: `2926` and `2926.0` alike.
@@ -409,6 +415,8 @@ impl From<JsonRequest> for recommend::Request {
                 max_runtime: body.max_runtime,
                 certificates: body.certificates,
                 exclude_titles: body.exclude_titles,
+                max_age: body.max_age,
+                family: body.family,
             },
         }
     }
@@ -510,6 +518,8 @@ impl FormSettings {
                 "min_year" => filters.min_year = Some(number(value).map_err(bad)?),
                 "max_year" => filters.max_year = Some(number(value).map_err(bad)?),
                 "max_runtime" => filters.max_runtime = Some(number(value).map_err(bad)?),
+                "max_age" => filters.max_age = Some(number(value).map_err(bad)?),
+                "family" => filters.family = switch(value).map_err(bad)?,
                 "min_rating" => filters.min_rating = Some(decimal(value).map_err(bad)?),
                 "genres" | "exclude_genres" => {
                     // Genre names have no commas, so "Comedy,Drama" is two genres.
@@ -531,6 +541,15 @@ impl FormSettings {
             }
         }
         Ok(settings)
+    }
+}
+
+/// Parses an on/off field: `true`/`false`, `on`/`off` (what a checkbox sends), `1`/`0`.
+fn switch(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "on" | "1" | "yes" => Ok(true),
+        "false" | "off" | "0" | "no" => Ok(false),
+        _ => Err(format!("{text:?} is not true or false")),
     }
 }
 
@@ -573,8 +592,12 @@ mod tests {
             ("genres", "Family"),
             ("exclude_titles", "Up (2009)"),
             ("min_year", ""),
+            ("max_age", "12"),
+            ("family", "on"),
         ]))
         .expect("valid form");
+        assert_eq!(settings.filters.max_age, Some(12));
+        assert!(settings.filters.family);
         assert_eq!(settings.mode, Mode::Lift);
         assert_eq!(settings.n, 5);
         assert_eq!(settings.filters.genres.len(), 3);
@@ -599,6 +622,8 @@ mod tests {
                 max_runtime: Some(120),
                 certificates: vec!["PG".into()],
                 exclude_titles: vec!["Up (2009)".into()],
+                max_age: Some(12),
+                family: true,
             },
         };
         // Every field the library writes is one this body reads, with the same meaning.
@@ -678,6 +703,8 @@ mod tests {
             ("mode", "cheer"),
             ("genres", "Jazz"),
             ("mood", "glee"),
+            ("family", "maybe"),
+            ("max_age", "-3"),
         ] {
             let error = FormSettings::parse(&fields(&[(name, value)])).unwrap_err();
             assert_eq!(error.status().as_u16(), 400);

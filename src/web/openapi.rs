@@ -39,6 +39,10 @@ stable `code`.",
         schema::Recommendations,
         schema::RecommendedMovie,
         schema::Movie,
+        schema::Tone,
+        schema::FilmTone,
+        schema::ToneTagName,
+        schema::DarkThemeName,
         schema::Problem,
         api::MovieList,
         api::Health,
@@ -154,6 +158,84 @@ pub mod schema {
     }
 
     impl ToSchema for ShortText {}
+
+    /// A tone tag, kebab-case.
+    pub struct ToneTagName;
+
+    impl PartialSchema for ToneTagName {
+        fn schema() -> RefOr<Schema> {
+            string_enum(
+                catalog::ToneTag::ALL.map(catalog::ToneTag::name),
+                "A word for how a film feels",
+            )
+            .into()
+        }
+    }
+
+    impl ToSchema for ToneTagName {
+        fn name() -> Cow<'static, str> {
+            "ToneTag".into()
+        }
+    }
+
+    /// A dark theme, kebab-case.
+    pub struct DarkThemeName;
+
+    impl PartialSchema for DarkThemeName {
+        fn schema() -> RefOr<Schema> {
+            string_enum(
+                catalog::DarkTheme::ALL.map(catalog::DarkTheme::name),
+                "A dark theme: such films are never offered to lift a mood",
+            )
+            .into()
+        }
+    }
+
+    impl ToSchema for DarkThemeName {
+        fn name() -> Cow<'static, str> {
+            "DarkTheme".into()
+        }
+    }
+
+    /// How a recommended film feels.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct Tone {
+        /// Pleasantness, -1 (grim) to 1 (delightful).
+        #[schema(minimum = -1, maximum = 1)]
+        valence: f64,
+        /// Intensity, 0 (calm) to 1 (relentless).
+        #[schema(minimum = 0, maximum = 1)]
+        arousal: f64,
+        /// Darkness, 0 (light) to 1 (very dark).
+        #[schema(minimum = 0, maximum = 1)]
+        darkness: f64,
+        /// Tone tags.
+        tags: Vec<ToneTagName>,
+    }
+
+    /// How a catalog film feels, with its dark themes and where the tone came from.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct FilmTone {
+        /// Pleasantness, -1 (grim) to 1 (delightful).
+        #[schema(minimum = -1, maximum = 1)]
+        valence: f64,
+        /// Intensity, 0 (calm) to 1 (relentless).
+        #[schema(minimum = 0, maximum = 1)]
+        arousal: f64,
+        /// Darkness, 0 (light) to 1 (very dark).
+        #[schema(minimum = 0, maximum = 1)]
+        darkness: f64,
+        /// Tone tags.
+        tags: Vec<ToneTagName>,
+        /// Dark themes the film deals with.
+        themes: Vec<DarkThemeName>,
+        /// `hand-set` (the project's facts), `text` (read from the overview, tagline and
+        /// keywords) or `genres`.
+        #[schema(pattern = "^(hand-set|text|genres)$")]
+        source: String,
+    }
 
     fn probability_properties(mut object: ObjectBuilder) -> ObjectBuilder {
         for emotion in Emotion::ALL {
@@ -354,6 +436,14 @@ pub mod schema {
         /// Not these films (seen already): "Title" or "Title (1999)".
         #[schema(required = false, max_items = 1000, value_type = Vec<ShortText>)]
         exclude_titles: Vec<String>,
+        /// Admitted at this age: the film's age band starts at this age or younger; films of
+        /// unknown band are left out (and `notes` says how many).
+        #[schema(minimum = 0, maximum = 255)]
+        max_age: Option<u8>,
+        /// Family-safe films only: age band 8 or younger and no dark theme; films of unknown
+        /// band are left out (and `notes` says how many).
+        #[schema(required = false, default = false)]
+        family: bool,
     }
 
     /// A recommendation request as `multipart/form-data`: `image` or `mood` (one of the two),
@@ -454,6 +544,23 @@ pub mod schema {
                     "A film not to recommend, \"Title\" or \"Title (1999)\" (repeatable)",
                 ),
             )
+            .property(
+                "max_age",
+                integer(
+                    0,
+                    u64::from(u8::MAX),
+                    "Admitted at this age (films of unknown age band are left out)",
+                ),
+            )
+            .property(
+                "family",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::String))
+                    .enum_values(Some(["true", "false", "on", "off", "1", "0", "yes", "no"]))
+                    .description(Some(
+                        "Family-safe films only (age band 8 or younger, no dark theme)",
+                    )),
+            )
             .additional_properties(Some(AdditionalProperties::FreeForm(false)))
     }
 
@@ -519,6 +626,10 @@ pub mod schema {
         mode: ModeName,
         /// The films, best first.
         movies: Vec<RecommendedMovie>,
+        /// How the list was made, where the reader should know (e.g. films an age filter left
+        /// out for want of a known age band); absent when there is nothing to say.
+        #[schema(required = false)]
+        notes: Vec<String>,
     }
 
     /// A recommended film.
@@ -551,7 +662,16 @@ pub mod schema {
         poster_url: Option<String>,
         /// Relevance (mood fit and quality), 3 decimals.
         score: f64,
-        /// Why this film, in words.
+        /// One line saying what the film is, when the catalog has one.
+        #[schema(nullable)]
+        synopsis: Option<String>,
+        /// The youngest age the film's age band admits, when known.
+        #[schema(nullable, minimum = 0, maximum = 255)]
+        min_age: Option<u8>,
+        /// How the film feels.
+        tone: Tone,
+        /// Why this film: first one sentence in tone words for this mood and mode, then any
+        /// note (a content note, a genre that works against the mood).
         reasons: Vec<String>,
     }
 
@@ -589,6 +709,30 @@ pub mod schema {
         /// A poster link, when the catalog has one.
         #[schema(nullable)]
         poster_url: Option<String>,
+        /// Keywords, when the catalog has them (absent otherwise).
+        #[schema(required = false)]
+        keywords: Vec<String>,
+        /// A tagline, when the catalog has one (absent otherwise).
+        #[schema(required = false)]
+        tagline: Option<String>,
+        /// The catalog's adults-only flag, when it has one (absent otherwise).
+        #[schema(required = false)]
+        adult: Option<bool>,
+        /// The catalog's own popularity figure, when it has one (absent otherwise).
+        #[schema(required = false)]
+        popularity: Option<f64>,
+        /// One line saying what the film is.
+        #[schema(nullable)]
+        synopsis: Option<String>,
+        /// The youngest age the film's age band admits, when known.
+        #[schema(nullable, minimum = 0, maximum = 255)]
+        min_age: Option<u8>,
+        /// How the film feels.
+        #[schema(nullable)]
+        tone: Option<FilmTone>,
+        /// Share of the catalog's films less popular than this one (absent when unknown).
+        #[schema(required = false, minimum = 0, maximum = 1)]
+        popularity_rank: Option<f64>,
     }
 
     /// An error (RFC 9457 problem details), sent as `application/problem+json`.

@@ -73,6 +73,16 @@ pub enum CatalogError {
         /// The header line as read.
         header: String,
     },
+    /// The header looks like a known layout but lacks columns it needs.
+    #[error("{file}:1: looks like a {format} file but has no {columns} column (required)")]
+    MissingColumns {
+        /// The file.
+        file: String,
+        /// The layout it looks like.
+        format: &'static str,
+        /// The missing columns, comma-separated.
+        columns: String,
+    },
     /// Some rows are broken; `catalog check` lists them all.
     #[error("{}", bad_rows_message(.file, .errors))]
     BadRows {

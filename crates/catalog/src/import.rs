@@ -46,6 +46,61 @@ impl Format {
         }
     }
 
+    /// The columns a layout cannot do without.
+    pub fn required_columns(self) -> &'static [&'static str] {
+        match self {
+            Format::Moodreel => &["title", "genres"],
+            Format::ImdbTop1000 => &["Series_Title", "Genre", "IMDB_Rating"],
+            Format::Tmdb5000 => &["title", "genres", "vote_average"],
+        }
+    }
+
+    /// For a header that [`Format::detect`] refuses but that looks like one of the Kaggle
+    /// layouts (two or more of its telltale columns): that layout and its missing required
+    /// columns.
+    pub fn missing_columns<S: AsRef<str>>(header: &[S]) -> Option<(Format, Vec<&'static str>)> {
+        let has = |name: &str| header.iter().any(|column| column.as_ref() == name);
+        let telltales: [(Format, &[&str]); 2] = [
+            (
+                Format::Tmdb5000,
+                &[
+                    "vote_average",
+                    "vote_count",
+                    "release_date",
+                    "original_title",
+                    "popularity",
+                    "keywords",
+                    "production_companies",
+                    "budget",
+                    "revenue",
+                ],
+            ),
+            (
+                Format::ImdbTop1000,
+                &[
+                    "Series_Title",
+                    "Released_Year",
+                    "IMDB_Rating",
+                    "No_of_Votes",
+                    "Meta_score",
+                    "Star1",
+                    "Poster_Link",
+                    "Genre",
+                ],
+            ),
+        ];
+        telltales.into_iter().find_map(|(format, columns)| {
+            let present = columns.iter().filter(|column| has(column)).count();
+            let missing: Vec<&'static str> = format
+                .required_columns()
+                .iter()
+                .copied()
+                .filter(|column| !has(column))
+                .collect();
+            (present >= 2 && !missing.is_empty()).then_some((format, missing))
+        })
+    }
+
     /// A name for people.
     pub fn description(self) -> &'static str {
         match self {
@@ -68,7 +123,18 @@ pub(crate) struct Parsed {
 
 /// Reads a whole catalog file. Fails only when the file cannot be read or its layout is not
 /// recognised; bad rows are collected in [`Parsed::errors`].
-pub(crate) fn parse(file: &str, input: impl Read) -> Result<Parsed, CatalogError> {
+pub(crate) fn parse(file: &str, mut input: impl Read) -> Result<Parsed, CatalogError> {
+    // Catalogs are a few megabytes at most; reading them whole lets every diagnostic give the
+    // true line of a row (counted from the bytes, so CRLF files number lines right).
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|source| CatalogError::Io {
+            path: PathBuf::from(file),
+            source,
+        })?;
+    let lines = LineIndex::new(&bytes);
+    let input = bytes.as_slice();
     let io_error = |source: csv::Error| match source.into_kind() {
         csv::ErrorKind::Io(source) => CatalogError::Io {
             path: PathBuf::from(file),
@@ -103,6 +169,15 @@ pub(crate) fn parse(file: &str, input: impl Read) -> Result<Parsed, CatalogError
             file: file.to_owned(),
         });
     }
+    if let Some((format, columns)) = Format::missing_columns(&header)
+        && Format::detect(&header) != Some(format)
+    {
+        return Err(CatalogError::MissingColumns {
+            file: file.to_owned(),
+            format: format.description(),
+            columns: columns.join(", "),
+        });
+    }
     let format = Format::detect(&header).ok_or_else(|| CatalogError::UnknownFormat {
         file: file.to_owned(),
         header: header.join(","),
@@ -126,10 +201,83 @@ pub(crate) fn parse(file: &str, input: impl Read) -> Result<Parsed, CatalogError
     };
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(io_error)? {
-        let line = record.position().map_or(0, csv::Position::line);
+        let mut start = record.position().map_or(0, csv::Position::byte);
+        // The reader may place a record's start on the line end before it (the `\n` of a
+        // `\r\n`); the record starts after it.
+        while matches!(bytes.get(start as usize), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        let line = lines.line_of(start);
+        if record.len() != header.len()
+            && let Some(quote) = unclosed_quote(&bytes[start as usize..])
+        {
+            state.parsed.errors.push(Diagnostic {
+                line: Some(lines.line_of(start + quote as u64)),
+                ..Diagnostic::file(
+                    file,
+                    "unclosed quote: the quoted field that starts here never ends, so the rest \
+                     of the file was read as one field",
+                )
+            });
+            continue;
+        }
         state.row(&layout, &record, line);
     }
     Ok(state.finish())
+}
+
+/// Where each line starts, to turn byte offsets into 1-based line numbers.
+struct LineIndex {
+    /// Byte offset just after each `\n`.
+    starts: Vec<u64>,
+}
+
+impl LineIndex {
+    fn new(bytes: &[u8]) -> Self {
+        let starts = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, byte)| **byte == b'\n')
+            .map(|(index, _)| index as u64 + 1)
+            .collect();
+        Self { starts }
+    }
+
+    /// The 1-based line holding byte `offset`.
+    fn line_of(&self, offset: u64) -> u64 {
+        self.starts.partition_point(|start| *start <= offset) as u64 + 1
+    }
+}
+
+/// If a quoted field that opens in `rest` (the text from a record's start to the end of the
+/// file) is never closed, the offset of its opening quote.
+fn unclosed_quote(rest: &[u8]) -> Option<usize> {
+    let mut field_start = true;
+    let mut open: Option<usize> = None;
+    let mut index = 0;
+    while index < rest.len() {
+        let byte = rest[index];
+        match open {
+            Some(_) => {
+                if byte == b'"' {
+                    if rest.get(index + 1) == Some(&b'"') {
+                        index += 1; // an escaped quote inside the field
+                    } else {
+                        open = None;
+                        field_start = false;
+                    }
+                }
+            }
+            None => match byte {
+                b'"' if field_start => open = Some(index),
+                b',' => field_start = true,
+                b'\n' | b'\r' => return None, // the record ended with every quote closed
+                _ => field_start = false,
+            },
+        }
+        index += 1;
+    }
+    open
 }
 
 /// Column positions of one layout, looked up once from the header.
@@ -168,6 +316,10 @@ enum Layout {
         vote_average: usize,
         vote_count: Option<usize>,
         overview: Option<usize>,
+        keywords: Option<usize>,
+        tagline: Option<usize>,
+        popularity: Option<usize>,
+        adult: Option<usize>,
     },
 }
 
@@ -214,6 +366,10 @@ impl Layout {
                 vote_average: must("vote_average"),
                 vote_count: find("vote_count"),
                 overview: find("overview"),
+                keywords: find("keywords"),
+                tagline: find("tagline"),
+                popularity: find("popularity"),
+                adult: find("adult"),
             },
         }
     }
@@ -227,8 +383,8 @@ struct State<'a> {
     /// Source labels that are not genres ("Foreign", "TV Movie"), with how many rows had them.
     ignored_labels: BTreeMap<String, usize>,
     first_skipped_line: Option<u64>,
-    /// (title key, year) → line, to warn about duplicates.
-    seen: HashMap<(String, Option<u16>), u64>,
+    /// (title key, year) → (line, index in the films), to merge duplicates.
+    seen: HashMap<(String, Option<u16>), (u64, usize)>,
 }
 
 /// One row being read: its fields and where it is, for diagnostics.
@@ -309,19 +465,29 @@ impl State<'_> {
         match result {
             Ok(Some(movie)) => {
                 let key = (title_key(&movie.title), movie.year);
-                if let Some(first) = self.seen.get(&key) {
+                if let Some(&(first, index)) = self.seen.get(&key) {
+                    // One film, one row: keep the row whose rating rests on more votes.
+                    let kept = &mut self.parsed.movies[index];
+                    let replace = movie.votes.unwrap_or(0) > kept.votes.unwrap_or(0);
                     row.warnings.push(Diagnostic {
                         line: Some(line),
                         ..Diagnostic::file(
                             self.file,
-                            format!("{} is also on line {first}; kept both", movie.label()),
+                            format!(
+                                "{} is also on line {first}; merged into one film (kept line {})",
+                                movie.label(),
+                                if replace { line } else { first }
+                            ),
                         )
                     });
+                    if replace {
+                        *kept = movie;
+                    }
                 } else {
-                    self.seen.insert(key, line);
+                    self.seen.insert(key, (line, self.parsed.movies.len()));
+                    self.parsed.movies.push(movie);
                 }
                 self.parsed.warnings.append(&mut row.warnings);
-                self.parsed.movies.push(movie);
             }
             Ok(None) => {
                 self.parsed.skipped += 1;
@@ -494,11 +660,41 @@ fn read_tmdb(
         vote_average,
         vote_count,
         overview,
+        keywords,
+        tagline,
+        popularity,
+        adult,
     } = layout
     else {
         return Ok(None);
     };
     let mut movie = Movie::new(row.required(title)?, Vec::new());
+    if let (Some(text), Some(column)) = (row.get(keywords)?, keywords) {
+        match serde_json::from_str::<Vec<Label>>(text) {
+            Ok(labels) => movie.keywords = labels.into_iter().map(|label| label.name).collect(),
+            Err(_) => row.warn(
+                column,
+                "not a JSON list of {\"id\",\"name\"}; kept without keywords",
+            ),
+        }
+    }
+    movie.tagline = row.owned(tagline)?;
+    if let (Some(text), Some(column)) = (row.get(popularity)?, popularity) {
+        match text.parse::<f64>() {
+            Ok(value) if value.is_finite() && value >= 0.0 => movie.popularity = Some(value),
+            _ => row.warn(
+                column,
+                format!("{text:?} is not a popularity figure; kept without one"),
+            ),
+        }
+    }
+    if let (Some(text), Some(column)) = (row.get(adult)?, adult) {
+        match text.to_ascii_lowercase().as_str() {
+            "true" | "1" => movie.adult = Some(true),
+            "false" | "0" => movie.adult = Some(false),
+            _ => row.warn(column, format!("{text:?} is not true or false; ignored")),
+        }
+    }
     let labels: Vec<Label> = match row.get(Some(genres))? {
         Some(text) => serde_json::from_str(text).map_err(|error| {
             row.diagnostic(
@@ -644,6 +840,68 @@ mod tests {
             messages[3].starts_with("test.csv:7: year: \"3000\""),
             "{}",
             messages[3]
+        );
+    }
+
+    #[test]
+    fn crlf_files_report_the_true_line() {
+        let text = format!(
+            "{MOODREEL_HEADER}\r\nA,2000,Drama,90,,,,7\r\nB,2000,Drama,90,,,,7\r\nC,2000,Drama,90,,,,x\r\n"
+        );
+        let parsed = read(&text);
+        assert_eq!(parsed.errors.len(), 1);
+        assert!(
+            parsed.errors[0]
+                .to_string()
+                .starts_with("test.csv:4: rating:"),
+            "{}",
+            parsed.errors[0]
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_named_at_the_line_it_opens() {
+        let text = format!(
+            "{MOODREEL_HEADER}\nA,2000,Drama,90,,,,7\nB,2000,\"Drama,90,,,,7\nC,2000,Drama,90,,,,7\nD,2000,Drama,90,,,,7\n"
+        );
+        let parsed = read(&text);
+        assert_eq!(parsed.movies.len(), 1);
+        let messages: Vec<String> = parsed.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(
+            messages[0].starts_with("test.csv:3: unclosed quote"),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn a_kaggle_file_without_a_required_column_names_it() {
+        let header = "budget,genres,id,keywords,overview,popularity,release_date,title,vote_count";
+        let error = parse("tmdb.csv", format!("{header}\n").as_bytes()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "tmdb.csv:1: looks like a Kaggle TMDB 5000 CSV file but has no vote_average column (required)"
+        );
+        let header = "Poster_Link,Released_Year,Certificate,Genre,IMDB_Rating,No_of_Votes";
+        let error = parse("imdb.csv", format!("{header}\n").as_bytes()).unwrap_err();
+        assert!(
+            error.to_string().contains("has no Series_Title column"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn duplicate_rows_merge_keeping_more_votes() {
+        let text = "title,year,genres,rating,votes\nUp,2009,Animation,8.2,10\nTears,2001,Drama,8,5\nUP,2009,Animation,8.3,900\n";
+        let parsed = read(text);
+        assert_eq!(parsed.movies.len(), 2);
+        assert_eq!(parsed.movies[0].votes, Some(900));
+        assert!(
+            parsed.warnings[0].to_string().starts_with(
+                "test.csv:4: UP (2009) is also on line 2; merged into one film (kept line 4)"
+            ),
+            "{}",
+            parsed.warnings[0]
         );
     }
 

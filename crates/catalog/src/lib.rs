@@ -18,10 +18,12 @@
 //! assert!(catalog.search(&query).count() > 0);
 //! ```
 
+mod age;
 mod error;
 mod genre;
 mod import;
 mod movie;
+mod tone;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -30,10 +32,15 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
+pub use age::{min_age_for_certificate, min_age_of};
 pub use error::{CatalogError, Diagnostic};
 pub use genre::{GENRE_COUNT, Genre, GenreSet, UnknownGenre};
 pub use import::Format;
-pub use movie::{Movie, title_key};
+pub use movie::{Movie, franchise_key, title_key};
+pub use tone::{
+    DarkTheme, DarkThemes, TONE_LEXICON, Tone, ToneSource, ToneTag, ToneTags, hand_set_count,
+    tone_of,
+};
 
 /// The built-in catalog's data: facts written by the project (see `data/README.md`).
 const BUILTIN_CSV: &str = include_str!("../data/films.csv");
@@ -55,7 +62,7 @@ pub struct Catalog {
     movies: Vec<Movie>,
     warnings: Vec<Diagnostic>,
     mean_rating: f64,
-    vote_prior: f64,
+    vote_floor: f64,
 }
 
 /// The outcome of checking a catalog file row by row (`moodreel catalog check`).
@@ -155,10 +162,14 @@ impl Catalog {
     /// A catalog of films built in code (tests, benchmarks, other importers). Films without a
     /// genre are dropped, since no mood can be matched to them.
     pub fn from_movies(source: &str, movies: Vec<Movie>) -> Result<Catalog, CatalogError> {
-        let movies: Vec<Movie> = movies
+        let mut movies: Vec<Movie> = movies
             .into_iter()
             .filter(|movie| !movie.genres.is_empty())
             .collect();
+        for movie in &mut movies {
+            complete(movie);
+        }
+        rank_popularity(&mut movies);
         if movies.is_empty() {
             return Err(CatalogError::NoMovies {
                 file: source.to_owned(),
@@ -173,7 +184,7 @@ impl Catalog {
         Ok(Catalog {
             source: source.to_owned(),
             format: Format::Moodreel,
-            vote_prior: vote_prior(&movies),
+            vote_floor: vote_floor(&movies),
             movies,
             warnings: Vec::new(),
             mean_rating,
@@ -229,23 +240,33 @@ impl Catalog {
         self.mean_rating
     }
 
-    /// The number of votes at which a film's own rating and the catalog mean weigh the same in
-    /// [`Catalog::weighted_rating`]: the lower quartile of the known vote counts.
-    pub fn vote_prior(&self) -> f64 {
-        self.vote_prior
+    /// The catalog's vote floor: the median of the known vote counts, capped at
+    /// [`VOTE_FLOOR_CAP`] (0 when no film has a vote count). It is the prior weight `m` of
+    /// [`Catalog::weighted_rating`], and the recommender keeps films with fewer votes out of its
+    /// lists while enough others are left.
+    pub fn vote_floor(&self) -> f64 {
+        self.vote_floor
+    }
+
+    /// Whether the film's rating rests on fewer votes than the [vote floor](Catalog::vote_floor).
+    /// A film without a vote count is not below it (the built-in catalog has none).
+    pub fn below_vote_floor(&self, movie: &Movie) -> bool {
+        movie
+            .votes
+            .is_some_and(|votes| (votes as f64) < self.vote_floor)
     }
 
     /// The film's Bayesian-weighted rating: with `v` votes, rating `R`, catalog mean `C` and
-    /// prior `m`, `(v·R + m·C) / (v + m)`, so that a rating from few votes counts for less.
-    /// The plain rating when the vote count is unknown; `None` for an unrated film.
+    /// the vote floor `m`, `(v·R + m·C) / (v + m)`, so that a rating from few votes counts for
+    /// less. The plain rating when the vote count is unknown; `None` for an unrated film.
     pub fn weighted_rating(&self, movie: &Movie) -> Option<f64> {
         let rating = movie.rating?;
         match movie.votes {
-            Some(votes) if votes as f64 + self.vote_prior > 0.0 => {
+            Some(votes) if votes as f64 + self.vote_floor > 0.0 => {
                 let votes = votes as f64;
                 Some(
-                    (votes * rating + self.vote_prior * self.mean_rating)
-                        / (votes + self.vote_prior),
+                    (votes * rating + self.vote_floor * self.mean_rating)
+                        / (votes + self.vote_floor),
                 )
             }
             _ => Some(rating),
@@ -300,15 +321,90 @@ fn open(path: &Path) -> Result<std::fs::File, CatalogError> {
     })
 }
 
-/// Lower quartile of the known vote counts (0 when no film has one).
-fn vote_prior(movies: &[Movie]) -> f64 {
+/// The highest vote floor: a rating from this many votes is settled, so a catalog of famous
+/// films (the IMDB Top 1000, whose median is about 140,000 votes) does not lose half its films.
+pub const VOTE_FLOOR_CAP: f64 = 1_000.0;
+
+/// Median of the known vote counts, capped at [`VOTE_FLOOR_CAP`] (0 when no film has one).
+fn vote_floor(movies: &[Movie]) -> f64 {
     let mut votes: Vec<u64> = movies.iter().filter_map(|movie| movie.votes).collect();
     if votes.is_empty() {
         return 0.0;
     }
-    let quartile = votes.len() / 4;
-    let (_, value, _) = votes.select_nth_unstable(quartile);
-    *value as f64
+    let middle = votes.len() / 2;
+    let (_, value, _) = votes.select_nth_unstable(middle);
+    (*value as f64).min(VOTE_FLOOR_CAP)
+}
+
+/// Fills in what the catalog derives for each film: its tone, its synopsis and its age band.
+fn complete(movie: &mut Movie) {
+    let facts = tone::hand_set(movie);
+    if movie.tone.is_none() {
+        movie.tone = Some(tone::tone_of(movie));
+    }
+    if movie.synopsis.is_none() {
+        movie.synopsis = facts
+            .and_then(|facts| facts.synopsis.clone())
+            .or_else(|| movie.overview.as_deref().and_then(first_sentence));
+    }
+    if movie.min_age.is_none()
+        && let Some(tone) = &movie.tone
+    {
+        movie.min_age = age::min_age_of(movie, tone);
+    }
+}
+
+/// Longest synopsis taken from an overview, in characters.
+const SYNOPSIS_MAX: usize = 160;
+
+/// The first sentence of an overview, shortened at a word boundary to [`SYNOPSIS_MAX`]
+/// characters.
+fn first_sentence(overview: &str) -> Option<String> {
+    let text = overview.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return None;
+    }
+    // A sentence ends at ". ", "! " or "? " once it has some length (so "Dr. No" stays whole).
+    const SHORTEST: usize = 12;
+    let mut end = text.len();
+    for (index, c) in text.char_indices() {
+        if matches!(c, '.' | '!' | '?') && index >= SHORTEST && text[index + 1..].starts_with(' ') {
+            end = index + 1;
+            break;
+        }
+    }
+    let sentence = &text[..end];
+    if sentence.chars().count() <= SYNOPSIS_MAX {
+        return Some(sentence.to_owned());
+    }
+    let cut: String = sentence.chars().take(SYNOPSIS_MAX - 1).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    Some(format!("{}…", cut.trim_end_matches([',', ';', ':', ' '])))
+}
+
+/// Sets each film's popularity rank: the share of films less popular, by the source's
+/// popularity figure where every film has one, else by vote count.
+fn rank_popularity(movies: &mut [Movie]) {
+    let by_popularity = movies.iter().all(|movie| movie.popularity.is_some());
+    let measure = |movie: &Movie| {
+        if by_popularity {
+            movie.popularity
+        } else {
+            movie.votes.map(|votes| votes as f64)
+        }
+    };
+    let mut known: Vec<f64> = movies.iter().filter_map(measure).collect();
+    if known.len() < 2 {
+        return;
+    }
+    known.sort_by(f64::total_cmp);
+    let last = (known.len() - 1) as f64;
+    for movie in movies.iter_mut() {
+        movie.popularity_rank = measure(movie).map(|value| {
+            let below = known.partition_point(|other| *other < value);
+            below as f64 / last
+        });
+    }
 }
 
 #[cfg(test)]
@@ -349,7 +445,14 @@ mod tests {
             assert!(movie.stars.len() <= 4, "{} stars", movie.title);
             assert!(
                 movie.overview.is_none(),
-                "no synopses in the built-in catalog"
+                "no overviews copied into the built-in catalog"
+            );
+            let tone = movie.tone.as_ref().expect("a tone");
+            assert_eq!(tone.source, ToneSource::HandSet, "{}", movie.label());
+            assert!(
+                movie.synopsis.is_some(),
+                "{} has no synopsis",
+                movie.label()
             );
         }
     }
@@ -394,7 +497,9 @@ mod tests {
         let unknown = Movie::new("Unknown", vec![Genre::Drama]);
         let films = vec![few.clone(), many.clone(), low.clone(), low, unknown.clone()];
         let catalog = Catalog::from_movies("t", films).expect("films");
-        assert_eq!(catalog.vote_prior(), 1_000.0);
+        assert_eq!(catalog.vote_floor(), 1_000.0);
+        assert!(catalog.below_vote_floor(&few));
+        assert!(!catalog.below_vote_floor(&many));
         let mean = catalog.mean_rating();
         let few_weighted = catalog.weighted_rating(&few).expect("rated");
         let many_weighted = catalog.weighted_rating(&many).expect("rated");
@@ -402,6 +507,53 @@ mod tests {
         assert!((few_weighted - mean).abs() < 0.1);
         assert!((many_weighted - 9.0).abs() < 0.1);
         assert_eq!(catalog.weighted_rating(&unknown), None);
+    }
+
+    #[test]
+    fn every_hand_set_fact_names_a_built_in_film() {
+        assert_eq!(hand_set_count(), Catalog::builtin().len());
+    }
+
+    #[test]
+    fn synopses_are_one_short_sentence() {
+        assert_eq!(
+            first_sentence("A boy meets a robot. They become friends.").as_deref(),
+            Some("A boy meets a robot.")
+        );
+        assert_eq!(
+            first_sentence("Dr. No plots against the world. More.").as_deref(),
+            Some("Dr. No plots against the world.")
+        );
+        let long = "word ".repeat(100);
+        let synopsis = first_sentence(&long).expect("text");
+        assert!(synopsis.chars().count() <= SYNOPSIS_MAX, "{synopsis}");
+        assert!(synopsis.ends_with('…'));
+        assert_eq!(first_sentence("  "), None);
+    }
+
+    #[test]
+    fn popularity_ranks_run_from_zero_to_one() {
+        let mut films: Vec<Movie> = (0..5)
+            .map(|i| {
+                let mut movie = Movie::new(format!("F{i}"), vec![Genre::Drama]);
+                movie.votes = Some(i * 10);
+                movie
+            })
+            .collect();
+        films.push(Movie::new("No votes", vec![Genre::Drama]));
+        let catalog = Catalog::from_movies("t", films).expect("films");
+        let ranks: Vec<Option<f64>> = catalog.movies().iter().map(|m| m.popularity_rank).collect();
+        assert_eq!(
+            ranks,
+            [
+                Some(0.0),
+                Some(0.25),
+                Some(0.5),
+                Some(0.75),
+                Some(1.0),
+                None
+            ]
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::genre::{Genre, GenreSet};
+use crate::tone::Tone;
 
 /// A film in a catalog.
 ///
@@ -33,6 +34,32 @@ pub struct Movie {
     pub overview: Option<String>,
     /// Link to a poster image, when the source has one.
     pub poster_url: Option<String>,
+    /// Keywords, when the source has them (TMDB).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
+    /// A tagline, when the source has one (TMDB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagline: Option<String>,
+    /// The source's adults-only flag, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adult: Option<bool>,
+    /// The source's own popularity figure, when it has one (TMDB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub popularity: Option<f64>,
+    /// One line saying what the film is: the first sentence of the overview, or the project's
+    /// own line for a film it knows. Set by the [`Catalog`](crate::Catalog) when not given.
+    #[serde(default)]
+    pub synopsis: Option<String>,
+    /// The youngest age its band admits (see [`crate::min_age_of`]). Set by the catalog.
+    #[serde(default)]
+    pub min_age: Option<u8>,
+    /// How the film feels (see [`crate::tone_of`]). Set by the catalog when not given.
+    #[serde(default)]
+    pub tone: Option<Tone>,
+    /// Share of the catalog's films less popular than this one, 0 to 1 (by the source's
+    /// popularity figure, else by vote count). Set by the catalog; `None` when it cannot tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub popularity_rank: Option<f64>,
 }
 
 impl Movie {
@@ -50,6 +77,14 @@ impl Movie {
             stars: Vec::new(),
             overview: None,
             poster_url: None,
+            keywords: Vec::new(),
+            tagline: None,
+            adult: None,
+            popularity: None,
+            synopsis: None,
+            min_age: None,
+            tone: None,
+            popularity_rank: None,
         }
     }
 
@@ -83,6 +118,42 @@ impl Movie {
     }
 }
 
+/// The series a title belongs to, for damping sequels: the title before a `:` or ` - `, without
+/// a trailing number, Roman numeral or `Part ...`, and cut before ` and the ` (so every
+/// "Harry Potter and the ..." is one series). `Toy Story 3` → `toy story`.
+pub fn franchise_key(title: &str) -> String {
+    let key = title_key(title);
+    let mut key = key
+        .split([':', '('])
+        .next()
+        .unwrap_or_default()
+        .split(" - ")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if let Some(index) = key.find(" part ") {
+        key.truncate(index);
+    }
+    if let Some(index) = key.find(" and the ")
+        && key[..index].contains(' ')
+    {
+        key.truncate(index);
+    }
+    let ends_with_number = |key: &str| {
+        key.rsplit_once(' ').is_some_and(|(_, last)| {
+            last.chars().all(|c| c.is_ascii_digit())
+                || (last.len() <= 4 && last.chars().all(|c| matches!(c, 'i' | 'v' | 'x')))
+        })
+    };
+    while ends_with_number(&key) {
+        if let Some((rest, _)) = key.rsplit_once(' ') {
+            key = rest.to_owned();
+        }
+    }
+    key.trim_end_matches(['.', ',', '!', '?', ' ']).to_owned()
+}
+
 /// A title reduced for comparison: lower case, inner whitespace collapsed, trimmed.
 pub fn title_key(title: &str) -> String {
     title
@@ -111,6 +182,25 @@ mod tests {
         assert!(a.shares_director(&b));
         assert!(!a.shares_director(&c));
         assert!(!c.shares_director(&c));
+    }
+
+    #[test]
+    fn sequels_share_a_franchise_key() {
+        assert_eq!(franchise_key("Toy Story 3"), "toy story");
+        assert_eq!(franchise_key("Toy Story"), "toy story");
+        assert_eq!(franchise_key("The Godfather Part II"), "the godfather");
+        assert_eq!(
+            franchise_key("Harry Potter and the Goblet of Fire"),
+            franchise_key("Harry Potter and the Sorcerer's Stone")
+        );
+        assert_eq!(
+            franchise_key("The Lord of the Rings: The Two Towers"),
+            "the lord of the rings"
+        );
+        assert_eq!(franchise_key("Rocky II"), "rocky");
+        assert_eq!(franchise_key("Up"), "up");
+        assert_ne!(franchise_key("Beauty and the Beast"), "beauty");
+        assert_eq!(franchise_key("1917"), "1917");
     }
 
     #[test]

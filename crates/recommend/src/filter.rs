@@ -30,7 +30,17 @@ pub struct Filters {
     /// Not one of these titles (seen already); case-insensitive, and `Title (1999)` names one
     /// release.
     pub exclude_titles: Vec<String>,
+    /// Admitted at this age: the film's age band (from its certificate, see
+    /// `catalog::min_age_for_certificate`) starts at this age or younger. Films of unknown band
+    /// are left out, and the list says how many.
+    pub max_age: Option<u8>,
+    /// Family-safe: an age band of [`FAMILY_MAX_AGE`] or younger and no dark theme. Films of
+    /// unknown band are left out, and the list says how many.
+    pub family: bool,
 }
+
+/// The oldest age band the family switch admits: US `PG`, UK `PG` (8), and younger.
+pub const FAMILY_MAX_AGE: u8 = 8;
 
 /// One filter condition, with everything needed to test a film and to name it.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +61,13 @@ pub enum Filter {
     Certificates(Vec<String>),
     /// Title (or `Title (Year)`) not among these.
     ExcludeTitles(Vec<ExcludedTitle>),
+    /// Age band known and starting at this age or younger.
+    MaxAge(u8),
+    /// Age band known and at most [`FAMILY_MAX_AGE`], and no dark theme.
+    Family,
+    /// Not bleak, harrowing or on a dark theme: applied by the recommender whenever it lifts a
+    /// mood, not set by requests.
+    SafeForLifting,
 }
 
 impl Filter {
@@ -66,7 +83,15 @@ impl Filter {
             Filter::MaxRuntime(_) => "max_runtime",
             Filter::Certificates(_) => "certificates",
             Filter::ExcludeTitles(_) => "exclude_titles",
+            Filter::MaxAge(_) => "max_age",
+            Filter::Family => "family",
+            Filter::SafeForLifting => "mode",
         }
+    }
+
+    /// Whether the filter is on the age band (and so leaves out films whose band is unknown).
+    pub fn needs_age(&self) -> bool {
+        matches!(self, Filter::MaxAge(_) | Filter::Family)
     }
 
     /// Whether `movie` passes.
@@ -86,6 +111,18 @@ impl Filter {
                 })
             }
             Filter::ExcludeTitles(titles) => !titles.iter().any(|title| title.names(movie)),
+            Filter::MaxAge(age) => movie.min_age.is_some_and(|band| band <= *age),
+            Filter::Family => {
+                movie.min_age.is_some_and(|band| band <= FAMILY_MAX_AGE)
+                    && movie
+                        .tone
+                        .as_ref()
+                        .is_none_or(|tone| tone.themes.is_empty())
+            }
+            Filter::SafeForLifting => movie
+                .tone
+                .as_ref()
+                .is_none_or(|tone| !tone.unfit_for_lifting()),
         }
     }
 }
@@ -167,6 +204,14 @@ impl fmt::Display for Filter {
             Filter::ExcludeTitles(titles) => {
                 write!(f, "not one of {} excluded titles", titles.len())
             }
+            Filter::MaxAge(age) => write!(f, "age band at most {age}"),
+            Filter::Family => write!(f, "family-safe (age band at most {FAMILY_MAX_AGE})"),
+            Filter::SafeForLifting => {
+                write!(
+                    f,
+                    "no bleak, harrowing or dark-theme film when lifting a mood"
+                )
+            }
         }
     }
 }
@@ -200,6 +245,10 @@ impl Filters {
                     .map(|title| ExcludedTitle::new(title))
                     .collect(),
             ));
+        }
+        list.extend(self.max_age.map(Filter::MaxAge));
+        if self.family {
+            list.push(Filter::Family);
         }
         list
     }
@@ -273,6 +322,26 @@ mod tests {
         assert!(ExcludedTitle::new("élan vital (1999)").names(&odd));
         assert!(ExcludedTitle::new("ÉLAN VITAL (1999) (2001)").names(&odd));
         assert!(!ExcludedTitle::new("élan vital").names(&odd));
+    }
+
+    #[test]
+    fn age_filters_need_a_known_band() {
+        let mut movie = film();
+        assert!(!Filter::MaxAge(18).admits(&movie));
+        assert!(!Filter::Family.admits(&movie));
+        movie.min_age = Some(8);
+        assert!(Filter::MaxAge(8).admits(&movie));
+        assert!(!Filter::MaxAge(7).admits(&movie));
+        assert!(Filter::Family.admits(&movie));
+        movie.min_age = Some(13);
+        assert!(!Filter::Family.admits(&movie));
+        let filters = Filters {
+            max_age: Some(12),
+            family: true,
+            ..Filters::default()
+        };
+        assert_eq!(filters.list(), [Filter::MaxAge(12), Filter::Family]);
+        assert!(Filter::Family.needs_age() && !Filter::MinYear(1).needs_age());
     }
 
     #[test]

@@ -23,15 +23,17 @@ mod filter;
 mod mode;
 mod reason;
 mod response;
+mod tone_fit;
 
-use catalog::{Catalog, GENRE_COUNT, GenreSet, Movie};
+use catalog::{Catalog, GENRE_COUNT, GenreSet, Movie, Tone, franchise_key};
 use mood::{Emotion, EmotionDistribution};
 use serde::{Deserialize, Serialize};
 
 pub use affinity::{AFFINITY_TOML, AffinityError, AffinityTable};
 pub use filter::{ExcludedTitle, Filter, Filters};
 pub use mode::{Mode, UnknownMode};
-pub use response::{MoodSummary, Recommendations, RecommendedMovie};
+pub use response::{MoodSummary, Recommendations, RecommendedMovie, ToneSummary};
+use tone_fit::ToneWeights;
 
 /// How many films a request may ask for.
 pub const MAX_COUNT: usize = 100;
@@ -114,14 +116,27 @@ pub enum RecommendError {
 pub struct Settings {
     /// Weight of mood fit (in [-1, 1]) in a film's relevance.
     pub fit_weight: f64,
-    /// Weight of quality (the weighted rating mapped from 1–10 onto 0–1) in relevance.
+    /// Weight of quality (the weighted rating mapped from 5–9 onto 0–1) in relevance.
     pub quality_weight: f64,
+    /// Weight of popularity (the film's popularity rank in its catalog, 0–1) in relevance.
+    pub popularity_weight: f64,
+    /// Of mood fit, the share that comes from the film's tone; the rest comes from its genres.
+    pub tone_share: f64,
+    /// How much of a film's generic fit (its fit averaged over all 14 mode × emotion rows) is
+    /// taken off its fit for this mood, so that a crowd-pleaser that suits every mood does not
+    /// crowd out the films that suit this one best.
+    pub specificity: f64,
+    /// Of a film's genre fit, the weight of its other genres' mean next to its best genre's
+    /// weight (1): `(best + share · mean of the rest) / (1 + share)`.
+    pub other_genres_share: f64,
     /// Weight of similarity to films already chosen, in maximal marginal relevance: each pick
     /// maximises `(1 - diversity) · relevance - diversity · max similarity`.
     pub diversity: f64,
-    /// Of the similarity between two films, the share that comes from shared genres (Jaccard);
-    /// the rest comes from a shared director.
+    /// Of the similarity between two films, the share that comes from shared genres (Jaccard).
     pub genre_similarity: f64,
+    /// Of the similarity between two films, the share that comes from shared tone tags
+    /// (Jaccard); the rest comes from a shared director.
+    pub tone_similarity: f64,
     /// With a seed, each film's relevance gets a reproducible random bonus in `[0, seed_jitter)`,
     /// shuffling films closer than that.
     pub seed_jitter: f64,
@@ -134,11 +149,16 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            fit_weight: 0.8,
-            quality_weight: 0.2,
-            diversity: 0.4,
-            genre_similarity: 0.75,
-            seed_jitter: 0.05,
+            fit_weight: 0.83,
+            quality_weight: 0.14,
+            popularity_weight: 0.03,
+            tone_share: 0.5,
+            specificity: 0.35,
+            other_genres_share: 0.25,
+            diversity: 0.45,
+            genre_similarity: 0.5,
+            tone_similarity: 0.3,
+            seed_jitter: 0.02,
             pool_factor: 10,
             min_pool: 100,
         }
@@ -167,11 +187,51 @@ pub fn recommend(catalog: &Catalog, request: &Request) -> Result<Recommendations
 /// A film being ranked.
 struct Candidate<'c> {
     movie: &'c Movie,
+    /// The genres as a set, filled in for the diversity pool only.
     genres: GenreSet,
+    /// The tone tags as bits, filled in for the diversity pool only.
+    tags: u32,
+    /// The series it belongs to ([`franchise_key`]), filled in for the diversity pool only.
+    series: String,
+    /// Whether its rating rests on fewer votes than the catalog's floor.
+    below_floor: bool,
     /// Mood fit plus quality.
     relevance: f64,
-    /// Relevance plus the seed's jitter: what the ranking sorts by.
+    /// Relevance plus the seed's jitter, less a large penalty below the vote floor: what the
+    /// ranking sorts by.
     rank: f64,
+}
+
+/// What a film below the catalog's vote floor loses in rank: more than any relevance, so such
+/// films come only after every film above the floor (and only when too few of those are left).
+const BELOW_FLOOR_PENALTY: f64 = 10.0;
+
+/// A mood counts as lifted, and dark films are kept out, when the emotions it lifts have at
+/// least this share of it.
+const LIFTED_SHARE: f64 = 0.2;
+
+/// The tone of a film that has none (only possible for films built in code without a catalog).
+static NEUTRAL_TONE: std::sync::LazyLock<Tone> = std::sync::LazyLock::new(|| Tone {
+    valence: 0.0,
+    arousal: 0.5,
+    darkness: 0.5,
+    tags: catalog::ToneTags::default(),
+    themes: catalog::DarkThemes::default(),
+    source: catalog::ToneSource::Genres,
+});
+
+/// A film's tone, or a neutral one.
+pub(crate) fn tone(movie: &Movie) -> &Tone {
+    movie.tone.as_ref().unwrap_or(&NEUTRAL_TONE)
+}
+
+/// The share of the mood that `mode` lifts (all of it for `lift`, none for `match`).
+fn lifted_share(mood: &EmotionDistribution, mode: Mode) -> f64 {
+    Emotion::ALL
+        .into_iter()
+        .filter(|emotion| mode.resolve(*emotion) == Mode::Lift)
+        .map(|emotion| mood.probability(emotion))
+        .sum()
 }
 
 impl<'t> Recommender<'t> {
@@ -199,8 +259,17 @@ impl<'t> Recommender<'t> {
             return Err(RecommendError::InvalidRating(rating));
         }
         let mut movies: Vec<&Movie> = catalog.movies().iter().collect();
+        let mut notes = Vec::new();
         for filter in request.filters.list() {
             let before = movies.len();
+            let unknown_age = if filter.needs_age() {
+                movies
+                    .iter()
+                    .filter(|movie| movie.min_age.is_none())
+                    .count()
+            } else {
+                0
+            };
             movies.retain(|movie| filter.admits(movie));
             // The field's name, not its values: a list of a thousand titles, or a value with
             // control characters in it, does not belong in a log line.
@@ -217,24 +286,59 @@ impl<'t> Recommender<'t> {
                     before,
                 });
             }
+            if unknown_age > 0 {
+                notes.push(format!(
+                    "`{filter}` left out {unknown_age} film{} whose age band is unknown",
+                    if unknown_age == 1 { "" } else { "s" }
+                ));
+            }
         }
 
         let genre_weights = self.genre_weights(&request.mood, request.mode);
+        let tone_weights = ToneWeights::new(&request.mood, request.mode);
+        let generic = (self.generic_genre_weights(), ToneWeights::generic());
+        // The lifting safety filter runs in the same pass as the scoring: one read of each film.
+        let safety = (lifted_share(&request.mood, request.mode) >= LIFTED_SHARE)
+            .then_some(Filter::SafeForLifting);
+        let before = movies.len();
         let mut candidates: Vec<Candidate<'_>> = movies
             .into_iter()
+            .filter(|movie| safety.as_ref().is_none_or(|filter| filter.admits(movie)))
             .map(|movie| {
-                let relevance = self.relevance(catalog, movie, &genre_weights);
+                let relevance =
+                    self.relevance(catalog, movie, (&genre_weights, &tone_weights), &generic);
                 let jitter = request.seed.map_or(0.0, |seed| {
                     self.settings.seed_jitter * unit_noise(seed, movie)
                 });
                 Candidate {
                     movie,
-                    genres: movie.genre_set(),
+                    genres: GenreSet::default(),
+                    tags: 0,
+                    series: String::new(),
+                    below_floor: catalog.below_vote_floor(movie),
                     relevance,
                     rank: relevance + jitter,
                 }
             })
             .collect();
+        if let Some(filter) = safety {
+            tracing::debug!(%filter, before, after = candidates.len(), "filter applied");
+            if candidates.is_empty() {
+                return Err(RecommendError::NothingLeft {
+                    filter: filter.to_string(),
+                    field: filter.field(),
+                    before,
+                });
+            }
+        }
+        // The floor holds while it leaves enough films; a tiny filtered list keeps the rest,
+        // ranked after every film above the floor.
+        let above_floor = candidates.iter().filter(|c| !c.below_floor).count();
+        if above_floor >= request.n {
+            for candidate in candidates.iter_mut().filter(|c| c.below_floor) {
+                candidate.rank -= BELOW_FLOOR_PENALTY;
+            }
+        }
 
         let pool = (self.settings.pool_factor * request.n).max(self.settings.min_pool);
         if candidates.len() > pool {
@@ -242,12 +346,19 @@ impl<'t> Recommender<'t> {
             candidates.truncate(pool);
         }
         candidates.sort_by(by_rank);
+        // What diversity compares, for the pool only.
+        for candidate in &mut candidates {
+            candidate.genres = candidate.movie.genre_set();
+            candidate.tags = tone(candidate.movie).tag_bits();
+            candidate.series = franchise_key(&candidate.movie.title);
+        }
         let chosen = self.diversify(candidates, request.n);
 
         let movies = chosen
             .into_iter()
             .map(|candidate| {
                 let movie = candidate.movie;
+                let tone = tone(movie);
                 RecommendedMovie {
                     title: movie.title.clone(),
                     year: movie.year,
@@ -259,6 +370,14 @@ impl<'t> Recommender<'t> {
                     stars: movie.stars.clone(),
                     poster_url: movie.poster_url.clone(),
                     score: (candidate.relevance * 1000.0).round() / 1000.0,
+                    synopsis: movie.synopsis.clone(),
+                    min_age: movie.min_age,
+                    tone: ToneSummary {
+                        valence: tone.valence,
+                        arousal: tone.arousal,
+                        darkness: tone.darkness,
+                        tags: tone.tags.iter().collect(),
+                    },
                     reasons: reason::reasons(self.table, movie, &request.mood, request.mode),
                 }
             })
@@ -267,6 +386,7 @@ impl<'t> Recommender<'t> {
             mood: request.mood.into(),
             mode: request.mode,
             movies,
+            notes,
         })
     }
 
@@ -285,38 +405,77 @@ impl<'t> Recommender<'t> {
         weights
     }
 
-    /// Mood fit (mean weight of the film's genres) and quality, weighted.
+    /// The mean of the table's 14 rows, per genre.
+    fn generic_genre_weights(&self) -> [f64; GENRE_COUNT] {
+        let mut weights = [0.0; GENRE_COUNT];
+        let share = 1.0 / (2 * Emotion::ALL.len()) as f64;
+        for mode in [Mode::Match, Mode::Lift] {
+            for emotion in Emotion::ALL {
+                for (total, weight) in weights.iter_mut().zip(self.table.row(mode, emotion)) {
+                    *total += share * weight;
+                }
+            }
+        }
+        weights
+    }
+
+    /// Mood fit from the genres and the tone.
+    fn fit(
+        &self,
+        movie: &Movie,
+        genre_weights: &[f64; GENRE_COUNT],
+        tone_weights: &ToneWeights,
+    ) -> f64 {
+        let genre_fit = genre_fit(
+            movie
+                .genres
+                .iter()
+                .map(|genre| genre_weights[genre.index()]),
+            self.settings.other_genres_share,
+        );
+        let tone_fit = tone_weights.fit(tone(movie));
+        let share = self.settings.tone_share;
+        (1.0 - share) * genre_fit + share * tone_fit
+    }
+
+    /// Mood fit (genres and tone, less a share of the generic fit), quality and popularity,
+    /// weighted.
     fn relevance(
         &self,
         catalog: &Catalog,
         movie: &Movie,
-        genre_weights: &[f64; GENRE_COUNT],
+        (genre_weights, tone_weights): (&[f64; GENRE_COUNT], &ToneWeights),
+        (generic_genres, generic_tone): &([f64; GENRE_COUNT], ToneWeights),
     ) -> f64 {
-        let fit = if movie.genres.is_empty() {
-            0.0
-        } else {
-            movie
-                .genres
-                .iter()
-                .map(|genre| genre_weights[genre.index()])
-                .sum::<f64>()
-                / movie.genres.len() as f64
-        };
+        let fit = self.fit(movie, genre_weights, tone_weights)
+            - self.settings.specificity * self.fit(movie, generic_genres, generic_tone);
         let rating = catalog
             .weighted_rating(movie)
             .unwrap_or(catalog.mean_rating());
-        let quality = ((rating - 1.0) / 9.0).clamp(0.0, 1.0);
-        self.settings.fit_weight * fit + self.settings.quality_weight * quality
+        let quality = quality(rating);
+        let popularity = movie.popularity_rank.unwrap_or(0.5);
+        self.settings.fit_weight * fit
+            + self.settings.quality_weight * quality
+            + self.settings.popularity_weight * popularity
     }
 
     /// Maximal marginal relevance over a pool sorted best first: repeatedly takes the film that
-    /// best balances its own rank against its similarity to the films already taken.
+    /// best balances its own rank against its similarity to the films already taken. One film
+    /// per series: the sequels of a chosen film wait in reserve, used only if nothing else is
+    /// left.
     fn diversify<'c>(&self, pool: Vec<Candidate<'c>>, n: usize) -> Vec<Candidate<'c>> {
         let diversity = self.settings.diversity;
         let mut remaining: Vec<(Candidate<'c>, f64)> =
             pool.into_iter().map(|candidate| (candidate, 0.0)).collect();
-        let mut chosen = Vec::with_capacity(n.min(remaining.len()));
-        while chosen.len() < n && !remaining.is_empty() {
+        let mut reserve: Vec<(Candidate<'c>, f64)> = Vec::new();
+        let mut chosen: Vec<Candidate<'c>> = Vec::with_capacity(n.min(remaining.len()));
+        while chosen.len() < n {
+            if remaining.is_empty() {
+                if reserve.is_empty() {
+                    break;
+                }
+                remaining = std::mem::take(&mut reserve);
+            }
             let mut best = 0;
             let mut best_value = f64::NEG_INFINITY;
             for (index, (candidate, similarity)) in remaining.iter().enumerate() {
@@ -328,6 +487,11 @@ impl<'t> Recommender<'t> {
                 }
             }
             let (picked, _) = remaining.remove(best);
+            let (sequels, others): (Vec<_>, Vec<_>) = remaining
+                .into_iter()
+                .partition(|(candidate, _)| candidate.series == picked.series);
+            reserve.extend(sequels);
+            remaining = others;
             for (candidate, similarity) in &mut remaining {
                 *similarity = similarity.max(self.similarity(candidate, &picked));
             }
@@ -336,16 +500,59 @@ impl<'t> Recommender<'t> {
         chosen
     }
 
-    /// Similarity in [0, 1]: shared genres (Jaccard) and a shared director.
+    /// Similarity in [0, 1]: shared genres (Jaccard), shared tone tags (Jaccard) and a shared
+    /// director.
     fn similarity(&self, a: &Candidate<'_>, b: &Candidate<'_>) -> f64 {
-        let share = self.settings.genre_similarity;
+        let genre_share = self.settings.genre_similarity;
+        let tone_share = self.settings.tone_similarity;
         let director = if a.movie.shares_director(b.movie) {
             1.0
         } else {
             0.0
         };
-        share * a.genres.jaccard(b.genres) + (1.0 - share) * director
+        let union = (a.tags | b.tags).count_ones();
+        let tags = if union == 0 {
+            0.0
+        } else {
+            f64::from((a.tags & b.tags).count_ones()) / f64::from(union)
+        };
+        genre_share * a.genres.jaccard(b.genres)
+            + tone_share * tags
+            + (1.0 - genre_share - tone_share) * director
     }
+}
+
+/// A film's genre fit from its genres' weights: the best genre's weight plus a smaller share of
+/// the others' mean, `(best + share · mean of the rest) / (1 + share)`, in [-1, 1]. A film of
+/// one genre fits as that genre does; a second genre can help or hurt only a little, so a
+/// comedy-drama still lifts sadness and a blend is not punished for being a blend.
+pub fn genre_fit(weights: impl Iterator<Item = f64>, share: f64) -> f64 {
+    let mut best = f64::NEG_INFINITY;
+    let mut total = 0.0;
+    let mut count = 0usize;
+    for weight in weights {
+        best = best.max(weight);
+        total += weight;
+        count += 1;
+    }
+    match count {
+        0 => 0.0,
+        1 => best,
+        _ => {
+            let rest = (total - best) / (count - 1) as f64;
+            (best + share * rest) / (1.0 + share)
+        }
+    }
+}
+
+/// Lowest and highest weighted rating the quality term tells apart: 5 or less counts as 0, 9 or
+/// more as 1 (nearly all films sit between; the old 1–10 span squeezed them into a third of it).
+const QUALITY_SPAN: (f64, f64) = (5.0, 9.0);
+
+/// A weighted rating mapped onto 0–1.
+fn quality(rating: f64) -> f64 {
+    let (low, high) = QUALITY_SPAN;
+    ((rating - low) / (high - low)).clamp(0.0, 1.0)
 }
 
 /// Best rank first; ties by title, then year, so that the order never depends on the catalog's.

@@ -43,15 +43,6 @@ impl Mode {
             },
         }
     }
-
-    /// `Match` or `Lift`, capitalised for the start of a reason.
-    pub(crate) fn title(self) -> &'static str {
-        match self {
-            Mode::Match => "Match",
-            Mode::Lift => "Lift",
-            Mode::Auto => "Auto",
-        }
-    }
 }
 
 impl fmt::Display for Mode {

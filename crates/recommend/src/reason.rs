@@ -1,161 +1,294 @@
-//! The reasons shown with each film, e.g. "Lift for sad (62%): Comedy, Animation · rated 8.3".
+//! The reasons shown with each film: one sentence in tone words saying why it fits this mood and
+//! mode ("Warm, funny and uplifting — a lift after a sad day."), then notes where needed (what
+//! dark theme it deals with; that it fits the mood badly and is there because the filters asked).
+//!
+//! The facts (genres, rating, votes) are on the film card already, so no reason repeats them.
 
-use catalog::{Genre, Movie};
+use catalog::{Movie, ToneTag};
 use mood::{Emotion, EmotionDistribution};
 
 use crate::affinity::AffinityTable;
 use crate::mode::Mode;
+use crate::tone_fit::ToneWeights;
+use crate::{Settings, genre_fit, tone};
 
-/// A second emotion is explained too when it has at least this probability.
+/// A second emotion is spoken to as well when it has at least this probability.
 const SECOND_EMOTION_MIN: f64 = 0.2;
 
-/// Reasons for recommending `movie` for `mood` under `mode`: the emotion that contributes most
-/// to its fit, with the genres that serve it and the rating; a second emotion when it also
-/// contributes; and a note when one of the film's genres works against the mood (possible when
-/// filters asked for that genre).
+/// Most tone words in one sentence.
+const MOST_WORDS: usize = 3;
+
+/// Reasons for recommending `movie` for `mood` under `mode`.
 pub(crate) fn reasons(
     table: &AffinityTable,
     movie: &Movie,
     mood: &EmotionDistribution,
     mode: Mode,
 ) -> Vec<String> {
-    let contribution = |emotion: Emotion| {
+    let settings = Settings::default();
+    let film_tone = tone(movie);
+    // How much each emotion's part of the mood is served by this film.
+    let fit_for = |emotion: Emotion| {
         let weights = table.row(mode, emotion);
-        let mean = movie
-            .genres
-            .iter()
-            .map(|genre| weights[genre.index()])
-            .sum::<f64>()
-            / movie.genres.len().max(1) as f64;
-        mood.probability(emotion) * mean
+        let genres = genre_fit(
+            movie.genres.iter().map(|genre| weights[genre.index()]),
+            settings.other_genres_share,
+        );
+        let tone_fit = ToneWeights::for_emotion(emotion, mode).fit(film_tone);
+        (1.0 - settings.tone_share) * genres + settings.tone_share * tone_fit
     };
-    let mut emotions: Vec<(Emotion, f64)> = mood
+    let mut emotions: Vec<(Emotion, f64, f64)> = mood
         .ranked()
         .into_iter()
         .filter(|(_, probability)| *probability > 0.0)
-        .map(|(emotion, _)| (emotion, contribution(emotion)))
+        .map(|(emotion, probability)| {
+            let fit = fit_for(emotion);
+            (emotion, probability * fit, fit)
+        })
         .collect();
     // Largest contribution first; `ranked` already put the more probable first on ties.
     emotions.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let main = emotions
+    let (main, _, main_fit) = emotions
         .first()
-        .map_or(mood.emotion(), |(emotion, _)| *emotion);
+        .copied()
+        .unwrap_or((mood.emotion(), 0.0, 0.0));
 
-    let mut reasons = vec![format!(
-        "{} · {}",
-        mood_reason(table, movie, mood, mode, main),
-        rating_reason(movie)
-    )];
-    if let Some((second, amount)) = emotions.get(1)
+    let words = tone_words(movie, mood, mode);
+    let mut sentence = format!(
+        "{} — {}",
+        capitalise(&join_words(&words)),
+        purpose(mode, main)
+    );
+    if let Some((second, amount, _)) = emotions.get(1)
         && *amount > 0.0
         && mood.probability(*second) >= SECOND_EMOTION_MIN
+        && purpose(mode, *second) != purpose(mode, main)
     {
-        reasons.push(mood_reason(table, movie, mood, mode, *second));
+        sentence.push_str(", and ");
+        sentence.push_str(purpose(mode, *second));
     }
-    let against: Vec<&str> = movie
-        .genres
-        .iter()
-        .filter(|genre| table.weight(mode, main, **genre) < 0.0)
-        .map(|genre| genre.name())
-        .collect();
-    if !against.is_empty() {
+    sentence.push('.');
+    let mut reasons = vec![sentence];
+
+    if !film_tone.themes.is_empty() {
+        let themes: Vec<&str> = film_tone.themes.iter().map(|theme| theme.words()).collect();
+        reasons.push(format!("Content note: {}.", join_words(&themes)));
+    }
+    if main_fit < 0.0 {
+        let against: Vec<&str> = movie
+            .genres
+            .iter()
+            .filter(|genre| table.weight(mode, main, **genre) < 0.0)
+            .map(|genre| genre.name())
+            .collect();
         let verb = match mode.resolve(main) {
             Mode::Match => "matching",
             _ => "lifting",
         };
+        let what = if against.is_empty() {
+            "Its tone".to_owned()
+        } else {
+            format!("Its {} side", join_words(&against))
+        };
         reasons.push(format!(
-            "{} usually work{} against {verb} {main}",
-            against.join(", "),
-            if against.len() == 1 { "s" } else { "" }
+            "{what} works against {verb} {main}; it is here because the filters asked for it."
         ));
     }
     reasons
 }
 
-/// "Lift for sad (62%): Comedy, Animation": the genres that serve this emotion, best first.
-fn mood_reason(
-    table: &AffinityTable,
-    movie: &Movie,
-    mood: &EmotionDistribution,
-    mode: Mode,
-    emotion: Emotion,
-) -> String {
-    let mut serving: Vec<(Genre, f64)> = movie
-        .genres
+/// Up to [`MOST_WORDS`] words for the film's tone, the ones that serve this mood first. Tags
+/// that work against the mood are never used, so a reason never calls a lift "bleak".
+fn tone_words(movie: &Movie, mood: &EmotionDistribution, mode: Mode) -> Vec<&'static str> {
+    let weights = ToneWeights::new(mood, mode);
+    let film_tone = tone(movie);
+    let mut tags: Vec<(ToneTag, f64)> = film_tone
+        .tags
         .iter()
-        .map(|genre| (*genre, table.weight(mode, emotion, *genre)))
-        .filter(|(_, weight)| *weight > 0.0)
+        .map(|tag| (tag, weights.tags[tag.index()]))
+        .filter(|(_, weight)| *weight >= 0.0)
         .collect();
-    serving.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let percent = (mood.probability(emotion) * 100.0).round();
-    let head = format!(
-        "{} for {emotion} ({percent}%)",
-        mode.resolve(emotion).title()
-    );
-    if serving.is_empty() {
-        format!("{head}: no genre of it suits this mood; it passed the filters")
+    // Serving tags first, then the film's other neutral tags in their usual order.
+    tags.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut words: Vec<&'static str> = tags
+        .into_iter()
+        .take(MOST_WORDS)
+        .map(|(tag, _)| tag_word(tag))
+        .collect();
+    if words.is_empty() {
+        words.push(profile_word(
+            film_tone.valence,
+            film_tone.arousal,
+            film_tone.darkness,
+        ));
+    }
+    words
+}
+
+/// A tag as an adjective.
+fn tag_word(tag: ToneTag) -> &'static str {
+    match tag {
+        ToneTag::FeelGood => "uplifting",
+        ToneTag::HeartWarming => "warm",
+        ToneTag::Funny => "funny",
+        ToneTag::Whimsical => "whimsical",
+        ToneTag::Hopeful => "hopeful",
+        ToneTag::Inspiring => "inspiring",
+        ToneTag::Romantic => "romantic",
+        ToneTag::Exciting => "exciting",
+        ToneTag::Gentle => "gentle",
+        ToneTag::Poignant => "poignant",
+        ToneTag::MindBending => "mind-bending",
+        ToneTag::Tense => "tense",
+        ToneTag::Scary => "scary",
+        ToneTag::Dark => "dark",
+        ToneTag::Bleak => "bleak",
+        ToneTag::Harrowing => "harrowing",
+    }
+}
+
+/// One word from the numbers, for a film whose tags say nothing for this mood.
+fn profile_word(valence: f64, arousal: f64, darkness: f64) -> &'static str {
+    if darkness >= 0.6 {
+        "hard-edged"
+    } else if valence >= 0.3 {
+        "light"
+    } else if arousal >= 0.7 {
+        "gripping"
+    } else if arousal <= 0.35 {
+        "quiet"
     } else {
-        let names: Vec<&str> = serving.iter().map(|(genre, _)| genre.name()).collect();
-        format!("{head}: {}", names.join(", "))
+        "absorbing"
     }
 }
 
-/// "rated 8.3", "rated 8.3 from 1.2M votes" or "unrated".
-fn rating_reason(movie: &Movie) -> String {
-    match (movie.rating, movie.votes) {
-        (Some(rating), Some(votes)) if votes > 0 => {
-            format!("rated {rating:.1} from {} votes", compact_count(votes))
-        }
-        (Some(rating), _) => format!("rated {rating:.1}"),
-        (None, _) => "unrated".to_owned(),
+/// What the film does for a viewer in this state.
+fn purpose(mode: Mode, emotion: Emotion) -> &'static str {
+    match (mode.resolve(emotion), emotion) {
+        (Mode::Match, Emotion::Angry) => "lets the anger run its course",
+        (Mode::Match, Emotion::Disgust) => "it calls out what is rotten",
+        (Mode::Match, Emotion::Fear) => "thrills held in a safe frame",
+        (Mode::Match, Emotion::Happy) => "keeps the good mood going",
+        (Mode::Match, Emotion::Sad) => "for when you want to feel it, not fix it",
+        (Mode::Match, Emotion::Surprise) => "full of twists and wonder",
+        (Mode::Match, Emotion::Neutral) => "absorbing, for an attentive evening",
+        (_, Emotion::Angry) => "something to cool off with",
+        (_, Emotion::Disgust) => "people at their best, to restore some faith",
+        (_, Emotion::Fear) => "a reassuring watch where things turn out well",
+        (_, Emotion::Happy) => "to lift a good mood higher still",
+        (_, Emotion::Sad) => "a lift after a sad day",
+        (_, Emotion::Surprise) => "to turn a jolt into delight",
+        (_, Emotion::Neutral) => "a spark for a flat day",
     }
 }
 
-/// 950, 45k, 1.2M.
-fn compact_count(count: u64) -> String {
-    match count {
-        0..1_000 => count.to_string(),
-        1_000..1_000_000 => format!("{}k", count / 1_000),
-        _ => format!("{:.1}M", count as f64 / 1e6),
+/// "a", "a and b", "a, b and c".
+fn join_words(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [head @ .., last] => format!("{} and {last}", head.join(", ")),
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use catalog::{Catalog, Genre};
 
-    #[test]
-    fn reasons_name_mode_emotion_genres_and_rating() {
-        let mut movie = Movie::new(
-            "Toy Story",
-            vec![Genre::Animation, Genre::Comedy, Genre::Drama],
-        );
-        movie.rating = Some(8.3);
-        let mood = EmotionDistribution::parse("sad=0.62,fear=0.38").expect("mood");
-        let reasons = reasons(AffinityTable::builtin(), &movie, &mood, Mode::Auto);
-        assert_eq!(
-            reasons[0],
-            "Lift for sad (62%): Comedy, Animation · rated 8.3"
-        );
-        assert_eq!(reasons[1], "Lift for fear (38%): Comedy, Animation");
-        assert_eq!(reasons[2], "Drama usually works against lifting sad");
+    fn builtin(title: &str) -> &'static Movie {
+        Catalog::builtin()
+            .movies()
+            .iter()
+            .find(|movie| movie.title == title)
+            .expect("a built-in film")
     }
 
     #[test]
-    fn ratings_and_counts_read_well() {
-        let mut movie = Movie::new("X", vec![Genre::Horror]);
-        assert_eq!(rating_reason(&movie), "unrated");
-        movie.rating = Some(7.0);
-        movie.votes = Some(1_234_567);
-        assert_eq!(rating_reason(&movie), "rated 7.0 from 1.2M votes");
-        assert_eq!(compact_count(45_678), "45k");
-        assert_eq!(compact_count(950), "950");
-        let fear = EmotionDistribution::certain(Emotion::Fear);
-        let reasons = reasons(AffinityTable::builtin(), &movie, &fear, Mode::Lift);
-        assert!(
-            reasons[0].starts_with("Lift for fear (100%): no genre"),
-            "{reasons:?}"
+    fn a_lift_after_sadness_reads_in_tone_words() {
+        let sad = EmotionDistribution::certain(Emotion::Sad);
+        let said = reasons(
+            AffinityTable::builtin(),
+            builtin("Paddington 2"),
+            &sad,
+            Mode::Auto,
         );
-        assert_eq!(reasons[1], "Horror usually works against lifting fear");
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].ends_with("— a lift after a sad day."),
+            "{}",
+            said[0]
+        );
+        assert!(said[0].to_lowercase().contains("uplifting"), "{}", said[0]);
+        assert!(!said[0].contains("rated"), "no facts line: {}", said[0]);
+    }
+
+    #[test]
+    fn blended_moods_get_one_consistent_sentence() {
+        let mood = EmotionDistribution::parse("sad=0.6,fear=0.4").expect("mood");
+        let said = reasons(
+            AffinityTable::builtin(),
+            builtin("Toy Story"),
+            &mood,
+            Mode::Auto,
+        );
+        assert_eq!(
+            said[0],
+            "Uplifting, funny and warm — a lift after a sad day, and a reassuring watch where \
+             things turn out well."
+        );
+        let mixed = EmotionDistribution::parse("happy=0.5,sad=0.5").expect("mood");
+        let said = reasons(
+            AffinityTable::builtin(),
+            builtin("Toy Story"),
+            &mixed,
+            Mode::Auto,
+        );
+        for word in ["bleak", "harrowing", "dark", "scary"] {
+            assert!(!said[0].contains(word), "{}", said[0]);
+        }
+    }
+
+    #[test]
+    fn dark_themes_get_a_content_note_and_misfits_say_why_they_are_here() {
+        let sad = EmotionDistribution::certain(Emotion::Sad);
+        let said = reasons(
+            AffinityTable::builtin(),
+            builtin("Schindler's List"),
+            &sad,
+            Mode::Match,
+        );
+        assert!(
+            said.contains(&"Content note: genocide and war atrocity.".to_owned()),
+            "{said:?}"
+        );
+        let mut horror = Movie::new("Screams", vec![Genre::Horror]);
+        horror.tone = Some(catalog::tone_of(&horror));
+        let fear = EmotionDistribution::certain(Emotion::Fear);
+        let said = reasons(AffinityTable::builtin(), &horror, &fear, Mode::Lift);
+        assert!(
+            said.last()
+                .is_some_and(|r| r.starts_with("Its Horror side works against lifting fear")),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn words_join_as_in_english() {
+        assert_eq!(join_words(&["warm"]), "warm");
+        assert_eq!(join_words(&["warm", "funny"]), "warm and funny");
+        assert_eq!(
+            join_words(&["warm", "funny", "hopeful"]),
+            "warm, funny and hopeful"
+        );
+        assert_eq!(capitalise("warm"), "Warm");
     }
 }

@@ -1,6 +1,6 @@
 //! What a recommendation returns, shaped as the JSON of the command line and the HTTP API.
 
-use catalog::Genre;
+use catalog::{Genre, ToneTag};
 use mood::{Emotion, EmotionDistribution};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,23 @@ pub struct Recommendations {
     pub mode: Mode,
     /// The films, best first (in the diversity-aware order, so `score` need not decrease).
     pub movies: Vec<RecommendedMovie>,
+    /// What the reader should know about how the list was made, e.g. how many films an age
+    /// filter left out for want of a known age band (left out of the JSON when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// A film's tone as reported: `{"valence","arousal","darkness","tags"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToneSummary {
+    /// Pleasantness, -1 (grim) to +1 (delightful).
+    pub valence: f64,
+    /// Intensity, 0 (calm) to 1 (relentless).
+    pub arousal: f64,
+    /// Darkness, 0 (light) to 1 (very dark).
+    pub darkness: f64,
+    /// Tone tags (`feel-good`, `heart-warming`, `funny`, `bleak`, ...).
+    pub tags: Vec<ToneTag>,
 }
 
 /// A mood as reported: the seven probabilities plus the most probable emotion,
@@ -62,6 +79,13 @@ pub struct RecommendedMovie {
     pub poster_url: Option<String>,
     /// Relevance: mood fit and quality combined (see `docs/recommending.md`), 3 decimals.
     pub score: f64,
-    /// Why this film, in words a person can read.
+    /// One line saying what the film is, when the catalog has one.
+    pub synopsis: Option<String>,
+    /// The youngest age its age band admits, when known.
+    pub min_age: Option<u8>,
+    /// How the film feels.
+    pub tone: ToneSummary,
+    /// Why this film, in words a person can read: first one sentence in tone words for this
+    /// mood and mode, then any note (a content note, a genre that works against the mood).
     pub reasons: Vec<String>,
 }

@@ -134,6 +134,7 @@ fn any_filters() -> impl Strategy<Value = Filters> {
         proptest::option::of(80u16..200),
         certificates,
         titles,
+        (proptest::option::of(0u8..19), any::<bool>()),
     )
         .prop_map(
             |(
@@ -145,6 +146,7 @@ fn any_filters() -> impl Strategy<Value = Filters> {
                 max_runtime,
                 certs,
                 titles,
+                (max_age, family),
             )| {
                 Filters {
                     min_year,
@@ -155,6 +157,8 @@ fn any_filters() -> impl Strategy<Value = Filters> {
                     max_runtime,
                     certificates: certs.into_iter().map(str::to_owned).collect(),
                     exclude_titles: titles,
+                    max_age,
+                    family,
                 }
             },
         )
@@ -179,7 +183,14 @@ proptest! {
     fn filters_never_let_a_violating_film_through(mood in any_mood(), mode in any_mode(), filters in any_filters(), n in 1usize..30) {
         let request = Request { mode, n, filters: filters.clone(), ..Request::new(mood) };
         let catalog = Catalog::builtin();
-        let passing = catalog.movies().iter().filter(|m| filters.admits(m)).count();
+        // Lifting also keeps out bleak, harrowing and dark-theme films.
+        let lifting = mood.ranked().iter().filter(|(e, _)| mode.resolve(*e) == Mode::Lift).map(|(_, p)| p).sum::<f64>() >= 0.2;
+        let passing = catalog
+            .movies()
+            .iter()
+            .filter(|m| filters.admits(m))
+            .filter(|m| !lifting || !m.tone.as_ref().is_some_and(|t| t.unfit_for_lifting()))
+            .count();
         match recommend::recommend(catalog, &request) {
             Ok(list) => {
                 prop_assert_eq!(list.movies.len(), n.min(passing));
@@ -197,6 +208,9 @@ proptest! {
                     prop_assert!(!filters.exclude_genres.iter().any(|g| movie.genres.contains(g)));
                     if let Some(minutes) = filters.max_runtime { prop_assert!(movie.runtime_min.is_some_and(|m| m <= minutes)); }
                     prop_assert!(!filters.exclude_titles.contains(&movie.title));
+                    if let Some(age) = filters.max_age { prop_assert!(movie.min_age.is_some_and(|a| a <= age)); }
+                    if filters.family { prop_assert!(movie.min_age.is_some_and(|a| a <= 8)); }
+                    if lifting { prop_assert!(!source.tone.as_ref().is_some_and(|t| t.unfit_for_lifting())); }
                 }
             }
             Err(RecommendError::NothingLeft { field, .. }) => {
