@@ -178,21 +178,3 @@ fn landmarks_lie_where_a_face_has_them() {
     // Her head is nearly upright.
     assert!(landmarks.eye_roll().abs() < 0.2, "{}", landmarks.eye_roll());
 }
-
-#[test]
-fn landmarks_turn_with_the_photo() {
-    let Some(data) = common::shared_data("landmarks turned") else {
-        return;
-    };
-    let photo = load(&data.join("photos/face_controls/images/astronaut.png"));
-    let upright = detector().detect(&photo)[0]
-        .landmarks
-        .expect("keypoints")
-        .eye_roll();
-    // Turned a quarter clockwise, the eyes' line turns with it.
-    let turned = detector().detect(&photo.rotate90());
-    assert_eq!(turned.len(), 1, "{turned:?}");
-    let roll = turned[0].landmarks.expect("keypoints").eye_roll();
-    let expected = upright + std::f32::consts::FRAC_PI_2;
-    assert!((roll - expected).abs() < 0.3, "{roll} vs {expected}");
-}

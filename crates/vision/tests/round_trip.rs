@@ -10,10 +10,11 @@ mod common;
 
 use vision::FaceDetector;
 
-/// The share of pasted faces the detector must keep finding. The project aims at 97%; the
-/// frontal cascade finds 89.3% of this set and no setting measured so far reaches 97% without
-/// boxes on photos with no face (`docs/vision.md`), so this guards against regressions only.
-const RECALL_FLOOR: f64 = 0.88;
+/// The share of pasted faces the detector must keep finding. The project aims at 99%; BlazeFace
+/// finds 74.7% of this set (224/300; the SeetaFace cascade it replaced found 89.3%): its views
+/// read a 640×480 scene at 128 and 192 pixels, where the smallest pasted faces (60 px) are 12–18
+/// pixels wide (`docs/vision.md`). This floor guards against regressions only.
+const RECALL_FLOOR: f64 = 0.72;
 
 #[test]
 fn round_trip_recall() -> anyhow::Result<()> {
