@@ -123,6 +123,9 @@ pub struct DetectorSettings {
     pub whole_view: bool,
     /// Full-range faces scoring below this are dropped; above 1 turns the full-range model off.
     pub full_range_threshold: f32,
+    /// Whether the short-range model also reads four overlapping quarter tiles of the photo
+    /// (each 5/8 of the longer side), for faces too small for the whole-photo views.
+    pub tiles: bool,
     /// Detections of all views overlapping by more than this (intersection over union) are
     /// merged into one face.
     pub merge_overlap: f32,
@@ -136,6 +139,7 @@ impl Default for DetectorSettings {
             padded_view: 1.5,
             whole_view: true,
             full_range_threshold: 0.65,
+            tiles: true,
             merge_overlap: 0.3,
         }
     }
@@ -224,6 +228,15 @@ impl FaceDetector {
         }
         if self.settings.padded_view > 0.0 {
             short_views.push(centred(long * self.settings.padded_view));
+        }
+        if self.settings.tiles {
+            let side = long * 0.625;
+            let (width, height) = (working.width() as f32, working.height() as f32);
+            for top in [0.0, (height - side).max(0.0)] {
+                for left in [0.0, (width - side).max(0.0)] {
+                    short_views.push(View { left, top, side });
+                }
+            }
         }
         let mut found = Vec::new();
         found.extend(self.read_views(

@@ -35,7 +35,6 @@ impl Placed {
 }
 
 #[test]
-#[ignore = "not met yet: the detector finds the small face in 0 of 24 composites (docs/vision.md)"]
 fn small_faces_beside_large_ones_are_found() -> anyhow::Result<()> {
     let Some(data) = common::shared_data("small faces beside large ones") else {
         return Ok(());
