@@ -612,24 +612,6 @@ fn size_cases() -> Vec<Case> {
     ]
 }
 
-/// A PNG whose header claims `width`×`height` pixels of this bit depth and colour type, with
-/// almost no data behind it.
-fn png_header_claiming(width: u32, height: u32, depth: u8, colour: u8) -> Vec<u8> {
-    let mut header = Vec::new();
-    header.extend_from_slice(&width.to_be_bytes());
-    header.extend_from_slice(&height.to_be_bytes());
-    header.extend_from_slice(&[depth, colour, 0, 0, 0]);
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png_chunk(&mut png, b"IHDR", &header);
-    png_chunk(
-        &mut png,
-        b"IDAT",
-        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-    );
-    png_chunk(&mut png, b"IEND", &[]);
-    png
-}
-
 /// Broken multipart bodies, duplicate and unknown fields, non-UTF-8 and very long fields.
 fn multipart_cases() -> Vec<Case> {
     let png = encode_dynamic(&scene(32, 24), ImageFormat::Png);

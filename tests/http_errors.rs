@@ -791,7 +791,6 @@ async fn allowed_host_names_are_answered() {
 fn start_logging_server(
     dir: &std::path::Path,
 ) -> (std::process::Child, String, std::path::PathBuf) {
-    use std::io::BufRead as _;
     let log = dir.join("serve.log");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moodreel"))
         .args(["serve", "--port", "0", "-vv"])
@@ -801,17 +800,7 @@ fn start_logging_server(
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let start = line.find("http://").expect("the address is printed");
-    let address = line[start..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .to_owned();
+    let address = announced_address(&mut child);
     (child, address, log)
 }
 

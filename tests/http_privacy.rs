@@ -4,7 +4,6 @@
 
 mod http_support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -46,17 +45,7 @@ fn start_with(workdir: &Path, home: &Path, tmp: &Path, more: &[&str]) -> (Child,
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let start = line.find("http://").expect("the address is printed");
-    let address = line[start..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .to_owned();
+    let address = announced_address(&mut child);
     (child, address)
 }
 

@@ -229,12 +229,18 @@ pub fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&crc.sum().to_be_bytes());
 }
 
-/// A PNG whose header claims `width`×`height` pixels, with almost no data behind it.
+/// A PNG whose header claims `width`×`height` 8-bit RGB pixels, with almost no data behind it.
 pub fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    png_header_claiming(width, height, 8, 2)
+}
+
+/// A PNG whose header claims `width`×`height` pixels of this bit depth and colour type, with
+/// almost no data behind it.
+pub fn png_header_claiming(width: u32, height: u32, depth: u8, colour: u8) -> Vec<u8> {
     let mut header = Vec::new();
     header.extend_from_slice(&width.to_be_bytes());
     header.extend_from_slice(&height.to_be_bytes());
-    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    header.extend_from_slice(&[depth, colour, 0, 0, 0]);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png_chunk(&mut png, b"IHDR", &header);
     png_chunk(
@@ -244,6 +250,23 @@ pub fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     );
     png_chunk(&mut png, b"IEND", &[]);
     png
+}
+
+/// The address a `moodreel serve` child announces on the first line of its stdout
+/// (`http://127.0.0.1:PORT`, without a trailing slash).
+pub fn announced_address(child: &mut std::process::Child) -> String {
+    use std::io::BufRead as _;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout is piped"))
+        .read_line(&mut line)
+        .expect("the first line of stdout");
+    let start = line.find("http://").expect("the address is printed");
+    line[start..]
+        .split_whitespace()
+        .next()
+        .expect("an address")
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 /// A multipart form with `bytes` as the `image` field.

@@ -100,6 +100,20 @@ pub fn decode_with_limits(
     bytes: &[u8],
     limits: &DecodeLimits,
 ) -> Result<DynamicImage, DecodeError> {
+    check_size(bytes, limits)?;
+    // The decoders are written in safe Rust, but a panic in one of them must still not take a
+    // server down: treat it as corrupt data.
+    panic::catch_unwind(AssertUnwindSafe(|| decode_checked(bytes, limits))).unwrap_or_else(|_| {
+        tracing::error!("an image decoder panicked");
+        Err(DecodeError::Corrupt {
+            detail: "the decoder failed on this data".to_owned(),
+        })
+    })
+}
+
+/// The checks on the input's length that come before any parsing: not empty, not over
+/// `max_bytes`.
+fn check_size(bytes: &[u8], limits: &DecodeLimits) -> Result<(), DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -109,14 +123,7 @@ pub fn decode_with_limits(
             limit: limits.max_bytes,
         });
     }
-    // The decoders are written in safe Rust, but a panic in one of them must still not take a
-    // server down: treat it as corrupt data.
-    panic::catch_unwind(AssertUnwindSafe(|| decode_checked(bytes, limits))).unwrap_or_else(|_| {
-        tracing::error!("an image decoder panicked");
-        Err(DecodeError::Corrupt {
-            detail: "the decoder failed on this data".to_owned(),
-        })
-    })
+    Ok(())
 }
 
 /// The most memory decoding `bytes` takes, in bytes, judged from the header alone (nothing is
@@ -132,15 +139,7 @@ pub fn decode_with_limits(
 /// for its size on the wire. The same checks as decoding come first: empty, too large, not a
 /// supported format, too many pixels.
 pub fn decode_memory(bytes: &[u8], limits: &DecodeLimits) -> Result<u64, DecodeError> {
-    if bytes.is_empty() {
-        return Err(DecodeError::Empty);
-    }
-    if bytes.len() > limits.max_bytes {
-        return Err(DecodeError::TooLarge {
-            size: bytes.len(),
-            limit: limits.max_bytes,
-        });
-    }
+    check_size(bytes, limits)?;
     panic::catch_unwind(AssertUnwindSafe(|| {
         let (format, mut decoder, _) = open_checked(bytes, limits)?;
         let picture = decoder.total_bytes();
