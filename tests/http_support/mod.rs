@@ -306,6 +306,44 @@ pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str
     body
 }
 
+/// [`assert_problem`] for an answer read off a [`RawConnection`] (head and body as text).
+pub fn assert_raw_problem(answer: &str, status: u16, code: &str) -> Value {
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("a whole answer: {answer:?}"));
+    assert!(
+        head.starts_with(&format!("HTTP/1.1 {status} ")),
+        "status: {head}"
+    );
+    let header = |name: &str| {
+        head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_owned())
+        })
+    };
+    assert_eq!(
+        header("content-type").as_deref(),
+        Some("application/problem+json"),
+        "errors are problem+json"
+    );
+    assert_eq!(header("cache-control").as_deref(), Some("no-store"));
+    let body: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("JSON: {body:?}"));
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["type"], "about:blank");
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}
+
 /// Replaces every number under the keys in `volatile` (at any depth) with `"[number]"`, so that
 /// snapshots keep the shape and the stable values only.
 pub fn redact(value: &mut Value, volatile: &[&str]) {
