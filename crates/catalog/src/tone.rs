@@ -22,6 +22,11 @@ pub const TONE_LEXICON: &str = include_str!("../data/tone_lexicon.txt");
 /// Hand-set tone facts and one-line synopses for the built-in catalog's films.
 const TONE_FACTS_CSV: &str = include_str!("../data/tone.csv");
 
+/// Other titles the built-in films are known by (original-language and full release titles, as
+/// some catalogs list them), so that their hand-set facts follow them: `title,year,also_known_as`.
+/// Facts about the films' names, written by the project.
+const TONE_AKA_CSV: &str = include_str!("../data/tone_aka.csv");
+
 /// A word that describes how a film feels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -385,6 +390,38 @@ static TONE_FACTS: LazyLock<HashMap<(String, u16), ToneFacts>> = LazyLock::new(|
     read_tone_facts(TONE_FACTS_CSV).expect("data/tone.csv is valid: its unit test reads it")
 });
 
+/// The films' other titles: (other title key, year) → (title key, year) in [`TONE_FACTS`].
+static OTHER_TITLES: LazyLock<HashMap<(String, u16), (String, u16)>> = LazyLock::new(|| {
+    read_other_titles(TONE_AKA_CSV, &TONE_FACTS)
+        .expect("data/tone_aka.csv is valid: its unit test reads it")
+});
+
+/// Reads `title,year,also_known_as` rows; every title must have facts.
+fn read_other_titles(
+    text: &str,
+    facts: &HashMap<(String, u16), ToneFacts>,
+) -> Result<HashMap<(String, u16), (String, u16)>, String> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut other = HashMap::new();
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 2;
+        let record = record.map_err(|error| format!("tone_aka.csv:{line}: {error}"))?;
+        let field = |i: usize| record.get(i).unwrap_or_default().trim();
+        let year: u16 = field(1)
+            .parse()
+            .map_err(|_| format!("tone_aka.csv:{line}: year {:?}", field(1)))?;
+        let key = (title_key(field(0)), year);
+        if !facts.contains_key(&key) {
+            return Err(format!(
+                "tone_aka.csv:{line}: no facts for {} ({year})",
+                field(0)
+            ));
+        }
+        other.insert((title_key(field(2)), year), key);
+    }
+    Ok(other)
+}
+
 /// Reads `title,year,tone,themes,synopsis` rows.
 fn read_tone_facts(text: &str) -> Result<HashMap<(String, u16), ToneFacts>, String> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
@@ -432,7 +469,12 @@ fn read_tone_facts(text: &str) -> Result<HashMap<(String, u16), ToneFacts>, Stri
 
 /// The hand-set facts for a film, by title and year.
 pub(crate) fn hand_set(movie: &Movie) -> Option<&'static ToneFacts> {
-    TONE_FACTS.get(&(title_key(&movie.title), movie.year?))
+    let key = (title_key(&movie.title), movie.year?);
+    TONE_FACTS.get(&key).or_else(|| {
+        OTHER_TITLES
+            .get(&key)
+            .and_then(|known| TONE_FACTS.get(known))
+    })
 }
 
 /// How many films have hand-set facts.
@@ -448,6 +490,8 @@ struct Cue {
     /// Valence, arousal, darkness.
     shift: [f64; 3],
     tags: Vec<ToneTag>,
+    /// Tags the cue is evidence against (`not:TAG`): crude or cynical words against `feel-good`.
+    against: Vec<ToneTag>,
     themes: Vec<DarkTheme>,
 }
 
@@ -499,13 +543,18 @@ impl Lexicon {
                 words: fields[0].split('_').map(str::to_owned).collect(),
                 shift,
                 tags: Vec::new(),
+                against: Vec::new(),
                 themes: Vec::new(),
             };
             for mark in fields.get(4).map_or("", |m| m).split(',') {
                 if mark.is_empty() {
                     continue;
                 }
-                if let Some(theme) = mark.strip_prefix("theme:") {
+                if let Some(tag) = mark.strip_prefix("not:") {
+                    cue.against.push(ToneTag::from_name(tag).ok_or_else(|| {
+                        format!("tone_lexicon.txt:{line_no}: unknown tag {tag:?}")
+                    })?);
+                } else if let Some(theme) = mark.strip_prefix("theme:") {
                     cue.themes.push(DarkTheme::from_name(theme).ok_or_else(|| {
                         format!("tone_lexicon.txt:{line_no}: unknown theme {theme:?}")
                     })?);
@@ -672,6 +721,9 @@ fn from_facts(genres: &[Genre], facts: &ToneFacts) -> Tone {
     }
 }
 
+/// The age band from which a certificate counts as adults-only (R, NC-17, A, 18).
+const ADULT_AGE: u8 = 17;
+
 /// How far the text may move each of valence, arousal and darkness from the genres' prior.
 const TEXT_REACH: [f64; 3] = [0.7, 0.4, 0.6];
 
@@ -693,6 +745,7 @@ fn infer(movie: &Movie) -> Tone {
     let prior = genres_prior(&movie.genres);
     let mut sum = [0.0; 3];
     let mut evidence = [0u32; ToneTag::ALL.len()];
+    let mut against = [0u32; ToneTag::ALL.len()];
     let mut themes = DarkThemes::default();
     for &id in &found {
         let cue = &lexicon.cues[id];
@@ -701,6 +754,9 @@ fn infer(movie: &Movie) -> Tone {
         }
         for tag in &cue.tags {
             evidence[tag.index()] += 1;
+        }
+        for tag in &cue.against {
+            against[tag.index()] += 1;
         }
         for theme in &cue.themes {
             themes.insert(*theme);
@@ -765,12 +821,43 @@ fn infer(movie: &Movie) -> Tone {
         && (seen(ToneTag::Poignant)
             || (has_genre(Genre::Drama) && valence < 0.0 && (0.35..0.7).contains(&darkness)));
     let mind_bending = seen(ToneTag::MindBending);
-    let feel_good = valence >= 0.4
-        && darkness <= 0.3
+    // `feel-good` is a promise to a viewer whose mood is to be lifted, so from text it needs
+    // more than a pleasant genre: a light register (comedy, animation, a musical or family film
+    // that is not a drama, an underdog sports story, or words that say so), warmth the text speaks of (or a family comedy
+    // or animation, warm by design; or a romantic comedy), and nothing against it: no crude,
+    // cynical or violent cue, no sorrow unless the text itself calls the film uplifting, and no
+    // adults-only certificate unless it does (R, A and 18 mostly mean sex, violence or drugs).
+    let said_feel_good = seen(ToneTag::FeelGood);
+    let drama = has_genre(Genre::Drama);
+    let light_register = has_genre(Genre::Comedy)
+        || has_genre(Genre::Animation)
+        || ((has_genre(Genre::Musical) || has_genre(Genre::Family)) && !drama)
+        || (has_genre(Genre::Sport) && seen(ToneTag::Inspiring))
+        || said_feel_good;
+    let warmth = said_feel_good
+        || seen(ToneTag::HeartWarming)
+        || seen(ToneTag::Whimsical)
+        || seen(ToneTag::Inspiring)
+        || seen(ToneTag::Hopeful)
+        || seen(ToneTag::Romantic)
+        || (has_genre(Genre::Family) && (has_genre(Genre::Comedy) || has_genre(Genre::Animation)))
+        || (has_genre(Genre::Romance) && has_genre(Genre::Comedy));
+    let adults_only = movie
+        .certificate
+        .as_deref()
+        .and_then(crate::age::min_age_for_certificate)
+        .is_some_and(|age| age >= ADULT_AGE);
+    let feel_good = valence >= 0.45
+        && darkness <= 0.25
         && themes.is_empty()
         && !scary
+        && !tense
+        && !dark
         && !bleak
-        && (funny || heart_warming || whimsical || romantic || inspiring || hopeful);
+        && light_register
+        && warmth
+        && against[ToneTag::FeelGood.index()] == 0
+        && (said_feel_good || (!seen(ToneTag::Poignant) && !adults_only));
 
     tag_if(ToneTag::FeelGood, feel_good);
     tag_if(ToneTag::HeartWarming, heart_warming);
@@ -818,6 +905,11 @@ mod tests {
         }
         let facts = read_tone_facts(TONE_FACTS_CSV).expect("valid facts");
         assert!(facts.len() >= 500);
+        let other = read_other_titles(TONE_AKA_CSV, &facts).expect("valid other titles");
+        assert!(other.len() >= 30);
+        assert!(
+            read_other_titles("title,year,also_known_as\nNo Such Film,1999,X\n", &facts).is_err()
+        );
         assert!(facts.values().all(|fact| !fact.tags.is_empty()));
     }
 
@@ -896,6 +988,12 @@ mod tests {
         assert!(tone.themes.contains(DarkTheme::Genocide));
         movie.year = Some(1994);
         assert_ne!(tone_of(&movie).source, ToneSource::HandSet);
+        // A film listed under its original title takes the same facts.
+        let mut totoro = Movie::new("Tonari no Totoro", vec![Genre::Animation]);
+        totoro.year = Some(1988);
+        let tone = tone_of(&totoro);
+        assert_eq!(tone.source, ToneSource::HandSet);
+        assert!(tone.has(ToneTag::FeelGood));
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod reason;
 mod response;
 mod tone_fit;
 
-use catalog::{Catalog, GENRE_COUNT, GenreSet, Movie, Tone, franchise_key};
+use catalog::{Catalog, GENRE_COUNT, GenreSet, Movie, Tone, ToneTag, franchise_key};
 use mood::{Emotion, EmotionDistribution};
 use serde::{Deserialize, Serialize};
 
@@ -149,13 +149,13 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            fit_weight: 0.83,
-            quality_weight: 0.14,
+            fit_weight: 0.87,
+            quality_weight: 0.10,
             popularity_weight: 0.03,
-            tone_share: 0.5,
-            specificity: 0.35,
-            other_genres_share: 0.25,
-            diversity: 0.45,
+            tone_share: 0.6,
+            specificity: 0.2,
+            other_genres_share: 0.35,
+            diversity: 0.55,
             genre_similarity: 0.5,
             tone_similarity: 0.3,
             seed_jitter: 0.02,
@@ -349,7 +349,9 @@ impl<'t> Recommender<'t> {
         // What diversity compares, for the pool only.
         for candidate in &mut candidates {
             candidate.genres = candidate.movie.genre_set();
-            candidate.tags = tone(candidate.movie).tag_bits();
+            // `feel-good` is what a lifting list is for, not a sameness to spread out: sharing
+            // it must not cost a film its place, or the list drifts to films that lack it.
+            candidate.tags = tone(candidate.movie).tag_bits() & !(1 << ToneTag::FeelGood.index());
             candidate.series = franchise_key(&candidate.movie.title);
         }
         let chosen = self.diversify(candidates, request.n);

@@ -23,17 +23,23 @@ struct Row {
 use ToneTag::*;
 
 /// `lift` rows, in [`Emotion::ALL`] order (angry, disgust, fear, happy, sad, surprise, neutral).
+///
+/// The four rows `auto` lifts (angry, disgust, fear, sad) share one core: a lift is a feel-good
+/// film first (`FeelGood` 0.4–0.45, the largest weight of each row) and never a sad one
+/// (`Poignant` below 0: a tearjerker lifts nobody); the emotion only picks the flavour (calm,
+/// elevating, reassuring, funny).
 const LIFT: [Row; EMOTION_COUNT] = [
-    // angry: calm and absorbing; violent or tense media feed anger (Bushman 2002).
+    // angry: calm and warm; violent or tense media feed anger (Bushman 2002).
     Row {
-        valence: 0.3,
-        arousal: -0.5,
-        darkness: -0.3,
+        valence: 0.2,
+        arousal: -0.4,
+        darkness: -0.2,
         tags: &[
-            (Gentle, 0.45),
-            (FeelGood, 0.15),
-            (HeartWarming, 0.1),
+            (FeelGood, 0.4),
+            (Gentle, 0.3),
+            (HeartWarming, 0.15),
             (Exciting, -0.15),
+            (Poignant, -0.2),
             (Tense, -0.3),
             (Dark, -0.3),
             (Scary, -0.3),
@@ -43,14 +49,15 @@ const LIFT: [Row; EMOTION_COUNT] = [
     },
     // disgust: moral elevation (Haidt 2003): people at their best, kindness, courage.
     Row {
-        valence: 0.35,
+        valence: 0.2,
         arousal: 0.0,
-        darkness: -0.3,
+        darkness: -0.2,
         tags: &[
-            (Inspiring, 0.4),
-            (Hopeful, 0.3),
+            (FeelGood, 0.4),
+            (Inspiring, 0.35),
             (HeartWarming, 0.2),
-            (FeelGood, 0.15),
+            (Hopeful, 0.15),
+            (Poignant, -0.2),
             (Dark, -0.35),
             (Scary, -0.3),
             (Bleak, -0.4),
@@ -59,15 +66,16 @@ const LIFT: [Row; EMOTION_COUNT] = [
     },
     // fear: safety and reassurance: warmth, kindness, danger that ends well.
     Row {
-        valence: 0.4,
+        valence: 0.25,
         arousal: -0.1,
-        darkness: -0.4,
+        darkness: -0.25,
         tags: &[
-            (HeartWarming, 0.35),
-            (FeelGood, 0.2),
-            (Hopeful, 0.2),
-            (Gentle, 0.15),
-            (Funny, 0.05),
+            (FeelGood, 0.4),
+            (HeartWarming, 0.3),
+            (Hopeful, 0.15),
+            (Gentle, 0.1),
+            (Funny, 0.1),
+            (Poignant, -0.2),
             (Scary, -0.6),
             (Tense, -0.4),
             (Dark, -0.4),
@@ -91,15 +99,15 @@ const LIFT: [Row; EMOTION_COUNT] = [
     },
     // sad: the classic repair: humour, warmth and hope, nothing heavy.
     Row {
-        valence: 0.5,
+        valence: 0.3,
         arousal: 0.0,
-        darkness: -0.3,
+        darkness: -0.25,
         tags: &[
-            (Funny, 0.35),
-            (FeelGood, 0.3),
+            (FeelGood, 0.45),
+            (Funny, 0.3),
             (HeartWarming, 0.1),
             (Romantic, 0.1),
-            (Poignant, -0.2),
+            (Poignant, -0.3),
             (Tense, -0.15),
             (Scary, -0.3),
             (Dark, -0.3),
