@@ -390,8 +390,11 @@ static TONE_FACTS: LazyLock<HashMap<(String, u16), ToneFacts>> = LazyLock::new(|
     read_tone_facts(TONE_FACTS_CSV).expect("data/tone.csv is valid: its unit test reads it")
 });
 
+/// A film by title key and year.
+type FilmKey = (String, u16);
+
 /// The films' other titles: (other title key, year) → (title key, year) in [`TONE_FACTS`].
-static OTHER_TITLES: LazyLock<HashMap<(String, u16), (String, u16)>> = LazyLock::new(|| {
+static OTHER_TITLES: LazyLock<HashMap<FilmKey, FilmKey>> = LazyLock::new(|| {
     read_other_titles(TONE_AKA_CSV, &TONE_FACTS)
         .expect("data/tone_aka.csv is valid: its unit test reads it")
 });
@@ -400,7 +403,7 @@ static OTHER_TITLES: LazyLock<HashMap<(String, u16), (String, u16)>> = LazyLock:
 fn read_other_titles(
     text: &str,
     facts: &HashMap<(String, u16), ToneFacts>,
-) -> Result<HashMap<(String, u16), (String, u16)>, String> {
+) -> Result<HashMap<FilmKey, FilmKey>, String> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let mut other = HashMap::new();
     for (index, record) in reader.records().enumerate() {
