@@ -396,7 +396,10 @@ fn a_catalog_file_is_used_by_option_and_by_environment() {
         .output()
         .expect("runs");
     let by_env: Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    assert_eq!(by_env["movies"][0]["title"], "Laughs");
+    // A film of the file, not of the built-in catalog (lifting sadness: the comedy or the
+    // musical romance, neither of which the file's text tags feel-good).
+    let title = by_env["movies"][0]["title"].as_str().expect("a title");
+    assert!(["Laughs", "Songs"].contains(&title), "{title}");
 }
 
 #[test]
