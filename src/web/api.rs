@@ -267,6 +267,21 @@ pub struct ModelFacts {
     pub mirror_averaging: bool,
 }
 
+impl ModelFacts {
+    /// The facts of a pipeline's model, loaded from `model_dir` (else the built-in one).
+    pub fn new(
+        model_dir: Option<&std::path::Path>,
+        pipeline: &crate::pipeline::PhotoPipeline,
+    ) -> Self {
+        Self {
+            source: model_dir
+                .map_or_else(|| "built-in".to_owned(), |dir| dir.display().to_string()),
+            parameters: pipeline.parameter_count(),
+            mirror_averaging: pipeline.mirror_averaging(),
+        }
+    }
+}
+
 /// Facts about the film catalog.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CatalogFacts {

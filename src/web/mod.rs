@@ -24,7 +24,6 @@ pub mod upload;
 use std::borrow::Cow;
 use std::future::Future;
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -47,7 +46,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::pipeline::{PhotoPipeline, PhotoReading, load_model};
+use crate::pipeline::{PhotoPipeline, PhotoReading};
 use api::{CatalogFacts, Health, ModelFacts};
 use error::{ApiError, Escaped};
 
@@ -229,25 +228,6 @@ fn budget_semaphore(bytes: u64) -> Arc<Semaphore> {
 }
 
 impl AppState {
-    /// Loads the expression model (from `model_dir`, else the built-in one) and builds the
-    /// state around it and `catalog`. Mirror averaging (`tta`) reads each face twice.
-    pub fn load(
-        model_dir: Option<&Path>,
-        catalog: Cow<'static, Catalog>,
-        tta: bool,
-        limits: Limits,
-    ) -> anyhow::Result<Self> {
-        let model = load_model(model_dir)?;
-        let model_facts = ModelFacts {
-            source: model_dir
-                .map_or_else(|| "built-in".to_owned(), |dir| dir.display().to_string()),
-            parameters: model.parameter_count(),
-            mirror_averaging: tta,
-        };
-        let pipeline = PhotoPipeline::new(Arc::new(model), tta)?;
-        Ok(Self::new(pipeline, catalog, model_facts, limits))
-    }
-
     /// The state around a pipeline already built.
     pub fn new(
         pipeline: PhotoPipeline,
