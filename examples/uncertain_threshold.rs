@@ -20,7 +20,6 @@ fn shared_data() -> Option<PathBuf> {
 
 /// The largest share of PublicTest faces the uncertain flag may mark: the flag must stay
 /// informative. The suggested threshold is the largest (in steps of 0.05) that keeps to it.
-
 const UNCERTAIN_MAX_SHARE: f64 = 0.25;
 
 /// Every PublicTest face is read by the built-in model (with flip test-time augmentation, as
