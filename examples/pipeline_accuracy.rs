@@ -6,20 +6,10 @@
 //! Usage: `cargo run --release --example pipeline_accuracy`. Needs the development data
 //! `../shared/data/fer2013/train_publictest.csv.gz`.
 
-use std::path::{Path, PathBuf};
+#[path = "../tests/cli_support/mod.rs"]
+mod cli_support;
 
 use image::{DynamicImage, Rgb, RgbImage};
-
-/// `../shared/data` next to the repository, or `None` (with a note) when it is absent.
-fn shared_data() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIPPED: development data not found at {}", dir.display());
-        None
-    }
-}
 
 /// How much accuracy the photo pipeline may lose against classifying the original 48×48 crops
 /// (the project's target).
@@ -35,7 +25,7 @@ fn main() {
     use image::imageops::{self, FilterType};
     use moodreel::pipeline::{PhotoPipeline, load_model};
 
-    let Some(data) = shared_data() else {
+    let Some(data) = cli_support::shared_data("pipeline round-trip accuracy") else {
         return;
     };
     let split = dataset::load_split(

@@ -5,18 +5,8 @@
 //! Usage: `cargo run --release --example uncertain_threshold`. Needs the development data
 //! `../shared/data/fer2013/train_publictest.csv.gz`.
 
-use std::path::{Path, PathBuf};
-
-/// `../shared/data` next to the repository, or `None` (with a note) when it is absent.
-fn shared_data() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIPPED: development data not found at {}", dir.display());
-        None
-    }
-}
+#[path = "../tests/cli_support/mod.rs"]
+mod cli_support;
 
 /// The largest share of PublicTest faces the uncertain flag may mark: the flag must stay
 /// informative. The suggested threshold is the largest (in steps of 0.05) that keeps to it.
@@ -29,7 +19,7 @@ const UNCERTAIN_MAX_SHARE: f64 = 0.25;
 fn main() {
     use moodreel::pipeline::{UNCERTAIN_BELOW, load_model};
 
-    let Some(data) = shared_data() else {
+    let Some(data) = cli_support::shared_data("uncertain threshold calibration") else {
         return;
     };
     let split = dataset::load_split(

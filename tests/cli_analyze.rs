@@ -7,16 +7,11 @@ use std::path::Path;
 
 mod cli_support;
 
-use assert_cmd::Command;
 use image::{DynamicImage, Rgb, RgbImage};
 use predicates::str::contains;
 use serde_json::Value;
 
-use cli_support::{shared_data, testdata};
-
-fn moodreel() -> Command {
-    Command::cargo_bin("moodreel").expect("the binary is built")
-}
+use cli_support::{moodreel, shared_data, testdata};
 
 /// A smooth gradient: a picture with nothing like a face in it.
 fn write_faceless(path: &Path) {
