@@ -19,6 +19,7 @@ pub mod api;
 pub mod error;
 pub mod openapi;
 pub mod page;
+pub mod schema;
 pub mod upload;
 
 use std::borrow::Cow;
@@ -49,6 +50,17 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use crate::pipeline::{PhotoPipeline, PhotoReading};
 use api::{CatalogFacts, Health, ModelFacts};
 use error::{ApiError, Escaped};
+
+/// Limits on a recommendation request's lists (the API refuses longer ones with 400, and the
+/// OpenAPI document states them).
+/// Most genres in `genres` or `exclude_genres` (there are fewer genres than this).
+pub const MAX_GENRES: usize = 50;
+/// Most certificates in `certificates`.
+pub const MAX_CERTIFICATES: usize = 50;
+/// Most titles in `exclude_titles`.
+pub const MAX_EXCLUDED_TITLES: usize = 1000;
+/// Longest certificate or excluded title, in characters.
+pub const MAX_TEXT_CHARS: usize = 200;
 
 /// Largest photo accepted: the decoder's own limit (`vision::DecodeLimits`), 15 MiB.
 pub const IMAGE_LIMIT: usize = 15 * 1024 * 1024;
