@@ -16,7 +16,7 @@ use vision::{DecodeError, FaceBox, FaceDetector};
 /// reading is shown, not hidden, but flagged.
 ///
 /// Calibrated on FER-2013 PublicTest with the shipped model and flip TTA
-/// (`cargo test --release --test cli_analyze uncertain -- --nocapture`, figures in
+/// (`cargo run --release --example uncertain_threshold`, figures in
 /// `docs/vision.md`): the largest threshold, in steps of 0.05, that flags at most a quarter of
 /// the faces. The flagged faces are then read wrong about two times in three, the others right
 /// more often than the average face. A new model needs the command run again.
@@ -28,6 +28,9 @@ pub enum PipelineError {
     /// The bytes are not a usable image (format, size, corruption).
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// The expression model could not be loaded.
+    #[error(transparent)]
+    LoadModel(expression::ExpressionError),
     /// The face detector could not be built.
     #[error("cannot build the face detector: {0}")]
     Detector(#[from] vision::DetectorError),
@@ -113,6 +116,23 @@ impl PhotoPipeline {
             model,
             tta,
         })
+    }
+
+    /// A pipeline with the expression model of `model_dir` (else the built-in one): the one
+    /// way the commands and the server build theirs.
+    pub fn load(model_dir: Option<&Path>, tta: bool) -> Result<Self, PipelineError> {
+        let model = load_model(model_dir).map_err(PipelineError::LoadModel)?;
+        Self::new(Arc::new(model), tta)
+    }
+
+    /// Number of trained parameters of the expression model.
+    pub fn parameter_count(&self) -> usize {
+        self.model.parameter_count()
+    }
+
+    /// Whether each face is also read mirrored and the two readings averaged.
+    pub fn mirror_averaging(&self) -> bool {
+        self.tta
     }
 
     /// Decodes a photo and reads it; also returns the decoded picture (for drawing on it).

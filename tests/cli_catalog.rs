@@ -2,17 +2,11 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
+mod cli_support;
+
+use cli_support::moodreel;
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn moodreel() -> Command {
-    let mut command = Command::cargo_bin("moodreel").expect("the binary is built");
-    command
-        .env_remove("MOODREEL_CATALOG")
-        .env_remove("RUST_LOG");
-    command
-}
 
 fn stats_json(extra: &[&str]) -> Value {
     let output = moodreel()

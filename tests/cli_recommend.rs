@@ -4,19 +4,10 @@ use std::path::PathBuf;
 
 mod cli_support;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use cli_support::testdata;
-
-fn moodreel() -> Command {
-    let mut command = Command::cargo_bin("moodreel").expect("the binary is built");
-    command
-        .env_remove("MOODREEL_CATALOG")
-        .env_remove("RUST_LOG");
-    command
-}
+use cli_support::{moodreel, testdata};
 
 fn json_of(args: &[&str]) -> Value {
     let output = moodreel().args(args).arg("--json").output().expect("runs");

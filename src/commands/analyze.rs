@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ab_glyph::{FontRef, PxScale};
 use anyhow::{Context, anyhow};
@@ -13,9 +12,9 @@ use imageproc::rect::Rect;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::commands::catalog::{print_json, write_stdout};
+use crate::commands::common::{ModelArgs, print_json, read_photo, write_face_line, write_stdout};
 use crate::exit::{CommandError, CommandResult};
-use crate::pipeline::{AnalyzeResponse, PhotoPipeline, PhotoReading, load_model};
+use crate::pipeline::{AnalyzeResponse, PhotoPipeline, PhotoReading};
 
 /// Extensions of the files taken from a folder.
 const IMAGE_EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "webp", "gif", "bmp"];
@@ -39,13 +38,9 @@ pub struct Args {
     #[arg(long, value_name = "OUT.png")]
     pub annotate: Option<PathBuf>,
 
-    /// Use the expression model in this folder instead of the built-in one.
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-
-    /// Classify each face once, without also classifying its mirror image (faster).
-    #[arg(long)]
-    pub no_tta: bool,
+    /// The expression model.
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// Runs `moodreel analyze`.
@@ -63,9 +58,7 @@ pub fn run(args: Args) -> CommandResult {
             IMAGE_EXTENSIONS.join(", ")
         )));
     }
-    let model = load_model(args.model.as_deref()).context("loading the expression model")?;
-    let pipeline =
-        PhotoPipeline::new(Arc::new(model), !args.no_tta).map_err(anyhow::Error::from)?;
+    let pipeline = args.model.pipeline()?;
 
     if single {
         return run_single(&pipeline, &photos[0], &args);
@@ -142,17 +135,6 @@ fn run_single(pipeline: &PhotoPipeline, path: &Path, args: &Args) -> CommandResu
     Ok(())
 }
 
-/// Reads a photo file through the pipeline; errors name the file.
-pub(crate) fn read_photo(
-    pipeline: &PhotoPipeline,
-    path: &Path,
-) -> anyhow::Result<(image::DynamicImage, PhotoReading)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    pipeline
-        .read_bytes(&bytes)
-        .with_context(|| format!("{}", path.display()))
-}
-
 /// Files as given; folders replaced by their photos (by extension, sorted, not recursive).
 pub(crate) fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut photos = Vec::new();
@@ -204,18 +186,7 @@ fn summarise(out: &mut String, response: &AnalyzeResponse) {
         );
     }
     for (index, face) in response.faces.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "  face {} at ({}, {}) {}×{}: {} {:.0}%{}",
-            index + 1,
-            face.bounds.x,
-            face.bounds.y,
-            face.bounds.w,
-            face.bounds.h,
-            face.emotion.name(),
-            100.0 * face.confidence,
-            if face.uncertain { " (uncertain)" } else { "" }
-        );
+        write_face_line(out, index, face);
         for (emotion, probability) in face.probabilities.ranked() {
             let filled = (probability * 30.0).round() as usize;
             let _ = writeln!(

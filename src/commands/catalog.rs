@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use catalog::Catalog;
 
+use crate::commands::common::{print_json, write_stdout};
 use crate::exit::{CommandError, CommandResult};
 
 /// The `--catalog FILE` option (or `MOODREEL_CATALOG`), shared by every command that needs films.
@@ -181,29 +182,6 @@ fn check(file: PathBuf, json: bool) -> CommandResult {
             report.file
         ))),
         None => Ok(()),
-    }
-}
-
-/// Prints one JSON document on stdout.
-pub(crate) fn print_json(value: &impl serde::Serialize) -> CommandResult {
-    let mut text = serde_json::to_string_pretty(value).map_err(CommandError::failure)?;
-    text.push('\n');
-    write_stdout(&text)
-}
-
-/// Writes a command's output to stdout. A closed pipe (`moodreel ... | head`) is not an error:
-/// the reader has all it wanted.
-pub(crate) fn write_stdout(text: &str) -> CommandResult {
-    use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(CommandError::failure(
-            anyhow!("cannot write the output: {error}"),
-        )),
-        _ => Ok(()),
     }
 }
 

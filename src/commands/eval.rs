@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use dataset::Split;
-use expression::ExpressionModel;
 use indicatif::{ProgressBar, ProgressStyle};
 use mood::Emotion;
 use train::EvalReport;
 
 use crate::exit::{CommandError, CommandResult};
+use crate::pipeline::load_model;
 
 /// Arguments of `moodreel eval`.
 #[derive(Debug, clap::Args)]
@@ -40,7 +40,9 @@ pub struct Args {
 /// Runs `moodreel eval`.
 pub fn run(args: Args) -> CommandResult {
     let split: Split = args.split.parse().map_err(CommandError::usage)?;
-    let model = load_model(args.model.as_deref())?;
+    let model = load_model(args.model.as_deref())
+        .context("loading the expression model")
+        .map_err(CommandError::failure)?;
     let faces = dataset::load_split(&args.data, split).map_err(CommandError::failure)?;
     if faces.is_empty() {
         return Err(CommandError::failure(anyhow::anyhow!(
@@ -81,14 +83,6 @@ pub fn run(args: Args) -> CommandResult {
         train::plot_confusion(&report, path).map_err(CommandError::failure)?;
     }
     Ok(())
-}
-
-/// The built-in model, or the one in `dir`.
-pub fn load_model(dir: Option<&std::path::Path>) -> Result<ExpressionModel, CommandError> {
-    match dir {
-        Some(dir) => ExpressionModel::load(dir).map_err(CommandError::failure),
-        None => ExpressionModel::embedded().map_err(CommandError::failure),
-    }
 }
 
 /// The human-readable report: summary, per-class table and confusion matrix.

@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,9 +10,9 @@ use mood::Emotion;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::commands::catalog::{print_json, write_stdout};
+use crate::commands::common::{ModelArgs, print_json, write_stdout};
 use crate::exit::{CommandError, CommandResult};
-use crate::pipeline::{PhotoPipeline, load_model};
+use crate::pipeline::PhotoPipeline;
 
 /// Arguments of `moodreel eval-photos`.
 #[derive(Debug, clap::Args)]
@@ -33,13 +32,9 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
 
-    /// Use the expression model in this folder instead of the built-in one.
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-
-    /// Classify each face once, without also classifying its mirror image (faster).
-    #[arg(long)]
-    pub no_tta: bool,
+    /// The expression model.
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// What a photo is labelled with.
@@ -117,9 +112,7 @@ pub struct ImageResult {
 /// Runs `moodreel eval-photos`.
 pub fn run(args: Args) -> CommandResult {
     let labels = read_labels(&args.dir)?;
-    let model = load_model(args.model.as_deref()).context("loading the expression model")?;
-    let pipeline =
-        PhotoPipeline::new(Arc::new(model), !args.no_tta).map_err(anyhow::Error::from)?;
+    let pipeline = args.model.pipeline()?;
     let progress = ProgressBar::new(labels.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} photos {elapsed} (eta {eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod catalog;
+pub mod common;
 pub mod eval;
 pub mod eval_photos;
 pub mod recommend;

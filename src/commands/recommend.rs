@@ -3,18 +3,17 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use catalog::Genre;
 use mood::EmotionDistribution;
 use recommend::{Filters, Mode, Recommendations, Request};
 use serde::Serialize;
 
-use crate::commands::analyze::read_photo;
-use crate::commands::catalog::{CatalogArg, print_json, write_stdout};
+use crate::commands::catalog::CatalogArg;
+use crate::commands::common::{ModelArgs, print_json, read_photo, write_face_line, write_stdout};
 use crate::exit::{CommandError, CommandResult};
-use crate::pipeline::{FaceResponse, PhotoPipeline, PhotoReading, load_model};
+use crate::pipeline::{FaceResponse, PhotoReading};
 
 /// Arguments of `moodreel recommend`.
 #[derive(Debug, clap::Args)]
@@ -56,13 +55,9 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
 
-    /// With IMAGE: use the expression model in this folder instead of the built-in one.
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-
-    /// With IMAGE: classify each face once, without its mirror image (faster).
-    #[arg(long)]
-    pub no_tta: bool,
+    /// With IMAGE: the expression model.
+    #[command(flatten)]
+    pub model: ModelArgs,
 
     /// Conditions every film must meet (last: their help has its own heading; boxed: they are
     /// most of the arguments' size).
@@ -165,7 +160,7 @@ pub fn run(args: Args) -> CommandResult {
                     image.display()
                 )));
             }
-            let reading = read_mood(image, args.model.as_deref(), !args.no_tta)?;
+            let reading = read_photo(&args.model.pipeline()?, image)?.1;
             let Some(mood) = reading.mood else {
                 return Err(CommandError::no_face(anyhow!(
                     "no face found in {}; try --mood EMOTION (angry, disgust, fear, happy, sad, \
@@ -206,14 +201,6 @@ pub fn run(args: Args) -> CommandResult {
     }
 }
 
-/// Reads the faces of a photo and their group mood.
-fn read_mood(image: &Path, model: Option<&Path>, tta: bool) -> Result<PhotoReading, CommandError> {
-    let model = load_model(model).context("loading the expression model")?;
-    let pipeline = PhotoPipeline::new(Arc::new(model), tta).map_err(anyhow::Error::from)?;
-    let (_, reading) = read_photo(&pipeline, image)?;
-    Ok(reading)
-}
-
 /// One line per face found: where it is and how it reads.
 fn describe_faces(out: &mut String, image: &Path, reading: &PhotoReading) {
     let count = reading.faces.len();
@@ -224,18 +211,7 @@ fn describe_faces(out: &mut String, image: &Path, reading: &PhotoReading) {
         if count == 1 { "" } else { "s" }
     );
     for (index, face) in reading.faces.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "  face {} at ({}, {}) {}×{}: {} {:.0}%{}",
-            index + 1,
-            face.face.x,
-            face.face.y,
-            face.face.width,
-            face.face.height,
-            face.emotion().name(),
-            100.0 * face.confidence(),
-            if face.uncertain() { " (uncertain)" } else { "" }
-        );
+        write_face_line(out, index, &FaceResponse::from(face));
     }
     out.push('\n');
 }

@@ -1,12 +1,13 @@
 //! `moodreel serve`: the web page and the JSON API on one port (see [`crate::web`]).
 
 use std::io::Write as _;
-use std::path::PathBuf;
 
 use anyhow::Context;
 
 use crate::commands::catalog::CatalogArg;
+use crate::commands::common::ModelArgs;
 use crate::exit::{CommandError, CommandResult};
+use crate::web::api::ModelFacts;
 use crate::web::{self, AppState, Limits};
 
 /// Arguments of `moodreel serve`.
@@ -28,13 +29,9 @@ pub struct Args {
     #[command(flatten)]
     pub catalog: CatalogArg,
 
-    /// Use the expression model in this folder instead of the built-in one.
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-
-    /// Read each face once, without also reading its mirror image (faster).
-    #[arg(long)]
-    pub no_tta: bool,
+    /// The expression model.
+    #[command(flatten)]
+    pub model: ModelArgs,
 
     /// Also answer requests addressed to this host name (repeatable). IP addresses,
     /// `localhost` and the --host value are always answered; any other name is refused with
@@ -46,14 +43,10 @@ pub struct Args {
 /// Runs `moodreel serve` until Ctrl-C or SIGTERM.
 pub fn run(args: Args) -> CommandResult {
     let catalog = args.catalog.load()?;
-    let state = AppState::load(
-        args.model.as_deref(),
-        catalog,
-        !args.no_tta,
-        Limits::default(),
-    )
-    .context("loading the expression model")?
-    .with_allowed_hosts(std::iter::once(args.host.clone()).chain(args.allowed_host));
+    let pipeline = args.model.pipeline()?;
+    let model = ModelFacts::new(args.model.model.as_deref(), &pipeline);
+    let state = AppState::new(pipeline, catalog, model, Limits::default())
+        .with_allowed_hosts(std::iter::once(args.host.clone()).chain(args.allowed_host));
     // Each open connection is a file descriptor: make room for the connection cap.
     if let Some(open_files) = web::raise_open_file_limit() {
         tracing::info!(open_files, "limit on open files");

@@ -19,18 +19,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::ApiError;
-use super::openapi::schema;
+use super::schema;
 use super::upload::{PhotoForm, UploadForm, is_multipart};
+use super::{MAX_CERTIFICATES, MAX_EXCLUDED_TITLES, MAX_GENRES, MAX_TEXT_CHARS};
 use crate::pipeline::AnalyzeResponse;
-
-/// Most genres in `genres` or `exclude_genres` (there are fewer genres than this).
-pub const MAX_GENRES: usize = 50;
-/// Most certificates in `certificates`.
-pub const MAX_CERTIFICATES: usize = 50;
-/// Most titles in `exclude_titles`.
-pub const MAX_EXCLUDED_TITLES: usize = 1000;
-/// Longest certificate or excluded title, in characters.
-pub const MAX_TEXT_CHARS: usize = 200;
 
 /// Films a `/movies` page holds unless `limit` says.
 pub const DEFAULT_PAGE: usize = 20;
@@ -265,6 +257,21 @@ pub struct ModelFacts {
     pub parameters: usize,
     /// Whether each face is also read mirrored and the two readings averaged.
     pub mirror_averaging: bool,
+}
+
+impl ModelFacts {
+    /// The facts of a pipeline's model, loaded from `model_dir` (else the built-in one).
+    pub fn new(
+        model_dir: Option<&std::path::Path>,
+        pipeline: &crate::pipeline::PhotoPipeline,
+    ) -> Self {
+        Self {
+            source: model_dir
+                .map_or_else(|| "built-in".to_owned(), |dir| dir.display().to_string()),
+            parameters: pipeline.parameter_count(),
+            mirror_averaging: pipeline.mirror_averaging(),
+        }
+    }
 }
 
 /// Facts about the film catalog.

@@ -19,12 +19,12 @@ pub mod api;
 pub mod error;
 pub mod openapi;
 pub mod page;
+pub mod schema;
 pub mod upload;
 
 use std::borrow::Cow;
 use std::future::Future;
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -47,9 +47,20 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::pipeline::{PhotoPipeline, PhotoReading, load_model};
+use crate::pipeline::{PhotoPipeline, PhotoReading};
 use api::{CatalogFacts, Health, ModelFacts};
 use error::{ApiError, Escaped};
+
+/// Limits on a recommendation request's lists (the API refuses longer ones with 400, and the
+/// OpenAPI document states them).
+/// Most genres in `genres` or `exclude_genres` (there are fewer genres than this).
+pub const MAX_GENRES: usize = 50;
+/// Most certificates in `certificates`.
+pub const MAX_CERTIFICATES: usize = 50;
+/// Most titles in `exclude_titles`.
+pub const MAX_EXCLUDED_TITLES: usize = 1000;
+/// Longest certificate or excluded title, in characters.
+pub const MAX_TEXT_CHARS: usize = 200;
 
 /// Largest photo accepted: the decoder's own limit (`vision::DecodeLimits`), 15 MiB.
 pub const IMAGE_LIMIT: usize = 15 * 1024 * 1024;
@@ -229,25 +240,6 @@ fn budget_semaphore(bytes: u64) -> Arc<Semaphore> {
 }
 
 impl AppState {
-    /// Loads the expression model (from `model_dir`, else the built-in one) and builds the
-    /// state around it and `catalog`. Mirror averaging (`tta`) reads each face twice.
-    pub fn load(
-        model_dir: Option<&Path>,
-        catalog: Cow<'static, Catalog>,
-        tta: bool,
-        limits: Limits,
-    ) -> anyhow::Result<Self> {
-        let model = load_model(model_dir)?;
-        let model_facts = ModelFacts {
-            source: model_dir
-                .map_or_else(|| "built-in".to_owned(), |dir| dir.display().to_string()),
-            parameters: model.parameter_count(),
-            mirror_averaging: tta,
-        };
-        let pipeline = PhotoPipeline::new(Arc::new(model), tta)?;
-        Ok(Self::new(pipeline, catalog, model_facts, limits))
-    }
-
     /// The state around a pipeline already built.
     pub fn new(
         pipeline: PhotoPipeline,

@@ -5,6 +5,16 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The `moodreel` binary, without the environment variables a user's shell may set for it
+/// (`MOODREEL_CATALOG`, `RUST_LOG`), so that a test sees the defaults it expects.
+pub fn moodreel() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("moodreel").expect("the binary is built");
+    command
+        .env_remove("MOODREEL_CATALOG")
+        .env_remove("RUST_LOG");
+    command
+}
+
 /// A file committed in `testdata/` (always present; see `testdata/README.md`).
 pub fn testdata(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use catalog::{Catalog, Genre, Movie};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
-use moodreel::pipeline::{PhotoPipeline, load_model};
+use moodreel::pipeline::PhotoPipeline;
 use moodreel::web::api::ModelFacts;
 use moodreel::web::{self, AppState, Limits};
 use reqwest::multipart::{Form, Part};
@@ -115,14 +115,8 @@ fn pipeline() -> (PhotoPipeline, ModelFacts) {
     static PIPELINE: OnceLock<(PhotoPipeline, ModelFacts)> = OnceLock::new();
     PIPELINE
         .get_or_init(|| {
-            let model = load_model(None).expect("the built-in model loads");
-            let facts = ModelFacts {
-                source: "built-in".into(),
-                parameters: model.parameter_count(),
-                mirror_averaging: true,
-            };
-            let pipeline =
-                PhotoPipeline::new(std::sync::Arc::new(model), true).expect("the detector builds");
+            let pipeline = PhotoPipeline::load(None, true).expect("the built-in model loads");
+            let facts = ModelFacts::new(None, &pipeline);
             (pipeline, facts)
         })
         .clone()
