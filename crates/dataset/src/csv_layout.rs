@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use expression::FACE_PIXELS;
+use faceinput::FACE_PIXELS;
 
 use crate::{DatasetError, FerSplit, Split, open_maybe_gzip};
 

@@ -169,7 +169,7 @@ fn bad_csv(path: &Path, error: &csv::Error) -> DatasetError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use expression::FACE_PIXELS;
+    use faceinput::FACE_PIXELS;
 
     #[test]
     fn votes_become_soft_labels_and_rejected_rows_drop() {

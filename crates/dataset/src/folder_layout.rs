@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use expression::{FACE_PIXELS, FACE_SIDE};
+use faceinput::{FACE_PIXELS, FACE_SIDE};
 use mood::Emotion;
 
 use crate::{DatasetError, FerSplit, Split};
@@ -98,12 +98,8 @@ fn read_face(path: &Path) -> Result<Vec<u8>, DatasetError> {
         other => other
             .to_rgb8()
             .pixels()
-            .map(|p| {
-                let [r, g, b] = p.0.map(f32::from);
-                (0.299 * r + 0.587 * g + 0.114 * b)
-                    .round()
-                    .clamp(0.0, 255.0) as u8
-            })
+            // The same BT.601 grey as a crop from a photo (`faceinput` holds the weights).
+            .map(|p| faceinput::luma_bt601(p.0[0], p.0[1], p.0[2]))
             .collect(),
     };
     debug_assert_eq!(face.len(), FACE_PIXELS);

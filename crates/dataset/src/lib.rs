@@ -20,7 +20,7 @@ pub use csv_layout::read_csv;
 pub use ferplus::{FerPlusVotes, read_ferplus};
 pub use folder_layout::read_folder_split;
 
-use expression::FACE_PIXELS;
+use faceinput::FACE_PIXELS;
 use mood::EMOTION_COUNT;
 
 /// The three FER-2013 splits, as named in the Kaggle CSV's `Usage` column.

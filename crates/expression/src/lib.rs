@@ -10,16 +10,14 @@ mod model;
 mod network;
 mod preprocess;
 
-pub use model::{CONFIG_FILE, EMBEDDED, ExpressionModel, ModelFiles, WEIGHTS_FILE};
+pub use faceinput::{FACE_PIXELS, FACE_SIDE};
+pub use model::{
+    CONFIG_FILE, EMBEDDED, ExpressionModel, InputConfig, ModelConfig, ModelFiles, WEIGHTS_FILE,
+};
 pub use network::{ExpressionNet, NetworkConfig};
 pub use preprocess::{
     FaceCrop, PIXEL_MEAN, PIXEL_STD, faces_to_tensor, mirror, normalise, normalise_into,
 };
-
-/// Side of a face crop in pixels.
-pub const FACE_SIDE: usize = 48;
-/// Pixels in a face crop.
-pub const FACE_PIXELS: usize = FACE_SIDE * FACE_SIDE;
 
 /// Probabilities of the seven emotions in FER-2013 order.
 pub type Probabilities = [f32; mood::EMOTION_COUNT];
@@ -45,6 +43,16 @@ pub enum ExpressionError {
         path: String,
         /// The cause.
         source: serde_json::Error,
+    },
+    /// A model whose `config.json` asks for another input than this build prepares.
+    #[error("{path}: the model expects {expected}, but faces are prepared as {prepared}")]
+    Input {
+        /// The config file.
+        path: String,
+        /// What the model's config records.
+        expected: String,
+        /// What this build's preprocessing does (`faceinput`).
+        prepared: String,
     },
     /// Weights that do not fit the network.
     #[error("invalid model weights {path}: {message}")]

@@ -5,6 +5,7 @@ use std::path::Path;
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::activation::softmax;
+use serde::{Deserialize, Serialize};
 
 use crate::network::{ExpressionNet, NetworkConfig};
 use crate::preprocess::{FaceCrop, faces_to_tensor, mirror};
@@ -14,6 +15,63 @@ use crate::{ExpressionError, FACE_PIXELS, Probabilities};
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// File name of the network shape inside a model directory.
 pub const CONFIG_FILE: &str = "config.json";
+
+/// What a model's `config.json` holds: the network's shape and the input it was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// The network's shape (its fields sit at the top level of the file).
+    #[serde(flatten)]
+    pub network: NetworkConfig,
+    /// The faces the weights expect. Configs written before this was recorded have no `input`
+    /// section; every such model was trained on [`InputConfig::default`], which is assumed.
+    #[serde(default)]
+    pub input: InputConfig,
+}
+
+impl ModelConfig {
+    /// The config of a network trained on this build's input (what training writes).
+    pub fn for_network(network: NetworkConfig) -> Self {
+        Self {
+            network,
+            input: InputConfig::default(),
+        }
+    }
+}
+
+/// The input a model was trained on, written beside its weights so that a model folder says
+/// how its faces must be prepared.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct InputConfig {
+    /// Side of the square grey face, in pixels.
+    pub side: usize,
+    /// Mean subtracted from each grey level on the 0..1 scale.
+    pub pixel_mean: f32,
+    /// Standard deviation each grey level is divided by, on the 0..1 scale.
+    pub pixel_std: f32,
+}
+
+impl Default for InputConfig {
+    /// The face-input contract of this build (`faceinput`): 48×48, FER-2013 normalisation.
+    fn default() -> Self {
+        Self {
+            side: faceinput::FACE_SIDE,
+            pixel_mean: faceinput::FER2013_NORMALISATION.mean,
+            pixel_std: faceinput::FER2013_NORMALISATION.std,
+        }
+    }
+}
+
+impl std::fmt::Display for InputConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{side}×{side} faces normalised with mean {mean} and std {std}",
+            side = self.side,
+            mean = self.pixel_mean,
+            std = self.pixel_std
+        )
+    }
+}
 
 /// The two files that make a model, as bytes.
 #[derive(Debug, Clone, Copy)]
@@ -66,11 +124,21 @@ impl ExpressionModel {
 
     /// Loads a model from the bytes of its two files; `origin` names them in errors.
     pub fn from_files(files: ModelFiles<'_>, origin: &str) -> Result<Self, ExpressionError> {
-        let config: NetworkConfig =
+        let config: ModelConfig =
             serde_json::from_slice(files.config).map_err(|source| ExpressionError::Config {
                 path: format!("{origin}/{CONFIG_FILE}"),
                 source,
             })?;
+        // Preprocessing is fixed (`faceinput`): a model trained on other input would read
+        // every face wrongly, so it is refused rather than run.
+        if config.input != InputConfig::default() {
+            return Err(ExpressionError::Input {
+                path: format!("{origin}/{CONFIG_FILE}"),
+                expected: config.input.to_string(),
+                prepared: InputConfig::default().to_string(),
+            });
+        }
+        let config = config.network;
         let device = Device::flex();
         let mut net = config.init(&device);
         let mut store = SafetensorsStore::from_bytes(Some(files.weights.to_vec()));

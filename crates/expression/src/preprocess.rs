@@ -5,10 +5,10 @@ use burn::prelude::*;
 
 use crate::{ExpressionError, FACE_PIXELS, FACE_SIDE};
 
-/// Mean grey level of FER-2013 training faces, on the 0..1 scale.
-pub const PIXEL_MEAN: f32 = 0.5077;
+/// Mean grey level of FER-2013 training faces, on the 0..1 scale (`faceinput`'s normalisation).
+pub const PIXEL_MEAN: f32 = faceinput::FER2013_NORMALISATION.mean;
 /// Standard deviation of FER-2013 training pixels, on the 0..1 scale.
-pub const PIXEL_STD: f32 = 0.2550;
+pub const PIXEL_STD: f32 = faceinput::FER2013_NORMALISATION.std;
 
 /// A face as the model takes it: 48×48 grey levels (0..=255), row-major, framed like FER-2013.
 #[derive(Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub fn mirror(pixels: &[u8; FACE_PIXELS]) -> [u8; FACE_PIXELS] {
 /// Maps one grey level to the network's input scale.
 #[inline]
 pub fn normalise(level: u8) -> f32 {
-    (f32::from(level) / 255.0 - PIXEL_MEAN) / PIXEL_STD
+    faceinput::FER2013_NORMALISATION.apply(level)
 }
 
 /// Writes the normalised values of 48×48 grey levels into `out` (2304 values).

@@ -1,26 +1,11 @@
-//! The shipped model loads from the binary and classifies a real FER-2013 face.
+//! The shipped model loads from the binary and classifies real faces: the smiling astronaut of
+//! `testdata/` (found and cropped by `vision`, as a photo is in the product) in every clone, and
+//! a FER-2013 face when the development data is present.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::io::Write as _;
-use std::path::PathBuf;
-
 use expression::{ExpressionModel, FACE_PIXELS, FaceCrop};
-
-fn shared_data() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if path.is_dir() {
-        Some(path)
-    } else {
-        // Written to stderr directly, past the test harness's capture, so that a run
-        // without the development data says what it skipped.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: ../shared/data is absent (FER-2013 is needed for this test)"
-        );
-        None
-    }
-}
+use mood::Emotion;
 
 #[test]
 fn embedded_model_loads_and_gives_probabilities() {
@@ -57,8 +42,67 @@ fn flip_tta_is_the_mean_of_both_views() {
 }
 
 #[test]
+fn the_smiling_astronaut_is_read_as_happy() {
+    let path = devdata::testdata("astronaut.png");
+    let photo = vision::decode(&std::fs::read(&path).unwrap()).unwrap();
+    let faces = vision::FaceDetector::new().unwrap().detect(&photo);
+    assert_eq!(faces.len(), 1, "{faces:?}");
+    let crop = vision::crop_for_model(&photo, &faces[0]);
+    let face = FaceCrop::from_pixels(crop.as_raw()).unwrap();
+    let model = ExpressionModel::embedded().unwrap();
+    for tta in [false, true] {
+        let probabilities = model.classify(std::slice::from_ref(&face), tta).unwrap()[0];
+        let top = (0..probabilities.len())
+            .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
+            .unwrap();
+        assert_eq!(
+            Emotion::ALL[top],
+            Emotion::Happy,
+            "tta {tta}: {probabilities:?}"
+        );
+        assert!(
+            probabilities[Emotion::Happy.index()] > 0.5,
+            "{probabilities:?}"
+        );
+    }
+}
+
+#[test]
+fn a_config_without_the_input_section_loads_and_another_input_is_refused() {
+    let shipped: serde_json::Value = serde_json::from_slice(expression::EMBEDDED.config).unwrap();
+    assert_eq!(shipped["input"]["side"], 48);
+
+    // Models trained before the input was recorded have no `input` section.
+    let mut old = shipped.clone();
+    old.as_object_mut().unwrap().remove("input");
+    let old = serde_json::to_vec(&old).unwrap();
+    let files = expression::ModelFiles {
+        config: &old,
+        weights: expression::EMBEDDED.weights,
+    };
+    assert!(ExpressionModel::from_files(files, "old").is_ok());
+
+    let mut other = shipped;
+    other["input"]["pixel_mean"] = serde_json::json!(0.5);
+    let other = serde_json::to_vec(&other).unwrap();
+    let files = expression::ModelFiles {
+        config: &other,
+        weights: expression::EMBEDDED.weights,
+    };
+    let error = ExpressionModel::from_files(files, "other")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("other/config.json") && error.contains("mean 0.5"),
+        "{error}"
+    );
+}
+
+#[test]
 fn classifies_a_public_test_face() {
-    let Some(data) = shared_data() else { return };
+    let Some(data) = devdata::shared_data("classifies_a_public_test_face") else {
+        return;
+    };
     let file = data.join("fer2013/train_publictest.csv.gz");
     let bytes = std::fs::read(&file).unwrap();
     let mut text = String::new();

@@ -136,7 +136,7 @@ impl Detector {
     ) -> Vec<Face> {
         let mut candidates: Vec<Vec<Candidate>> = proposals
             .into_iter()
-            .map(|found| non_maximum_suppression(found, 0.8))
+            .map(|found| non_maximum_suppression(found, SAME_WINDOW_OVERLAP))
             .collect();
         let mut scratch = RefineScratch::default();
         for (index, hierarchy) in self.model.hierarchies.iter().enumerate() {
@@ -153,9 +153,9 @@ impl Detector {
                     let memo = memo.as_deref_mut().map(|judged| (judged, stage_id));
                     windows = refine(image, windows, stage, &mut scratch, memo);
                     if stage_index + 1 < refiner.stages.len() {
-                        windows = non_maximum_suppression(windows, 0.8);
+                        windows = non_maximum_suppression(windows, SAME_WINDOW_OVERLAP);
                     } else if last {
-                        windows = non_maximum_suppression(windows, 0.3);
+                        windows = non_maximum_suppression(windows, SAME_FACE_OVERLAP);
                     }
                 }
                 refined.push(windows);
@@ -382,6 +382,15 @@ struct RefineScratch {
     crop: Vec<u8>,
     window: Vec<u8>,
 }
+
+/// Overlap (intersection over union) above which two windows of the same pyramid pass are one
+/// face: applied to each boosted classifier's proposals and between the MLP stages of a
+/// refiner, so that near-identical windows are not scored twice. SeetaFace's value.
+const SAME_WINDOW_OVERLAP: f32 = 0.8;
+
+/// Overlap above which two windows that passed the last stage are the same face, merged (with
+/// their scores added) into the best-scoring one. SeetaFace's value: lower merges more.
+const SAME_FACE_OVERLAP: f32 = 0.3;
 
 /// Greedy non-maximum suppression: the best-scoring window absorbs every later one that
 /// overlaps it by more than `threshold` (intersection over union) and adds up their scores.

@@ -30,7 +30,6 @@ mod surf;
 pub use detect::{Detector, Face, Settings, SettingsError, WINDOW};
 pub use model::{Model, ModelError, read_model};
 
-/// The SeetaFace frontal face model (`seeta_fd_frontal_v1.0.bin`, 1.2 MB), copied at build time
-/// from the `rustface` crate package that cargo has fetched; nothing is downloaded.
-pub static FRONTAL_MODEL: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/seeta_fd_frontal_v1.0.bin"));
+/// The SeetaFace frontal face model (`seeta_fd_frontal_v1.0.bin`, 1.2 MB, BSD-2-Clause), vendored
+/// in `model/` from the `rustface` 0.1.7 package (source and checksum in `model/README.md`).
+pub static FRONTAL_MODEL: &[u8] = include_bytes!("../model/seeta_fd_frontal_v1.0.bin");

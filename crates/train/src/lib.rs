@@ -45,6 +45,14 @@ pub enum TrainError {
         "the checkpoint was made with other settings than these (see {0}); resume with the same settings or use a new --out folder"
     )]
     ConfigMismatch(PathBuf),
+    /// A training setting outside its range.
+    #[error("invalid training setting {setting}: {rule}")]
+    InvalidConfig {
+        /// The setting's name in `train_config.json`.
+        setting: &'static str,
+        /// What it must be.
+        rule: &'static str,
+    },
     /// `init` names a model of another shape than the run's network.
     #[error("{0} describes another network than this run's; use the same network settings")]
     InitMismatch(PathBuf),

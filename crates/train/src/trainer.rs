@@ -16,8 +16,8 @@ use burn::store::{BurnpackStore, ModuleSnapshot, SafetensorsStore};
 use burn::tensor::activation::log_softmax;
 use dataset::FerSplit;
 use expression::{
-    CONFIG_FILE, ExpressionModel, ExpressionNet, FACE_PIXELS, NetworkConfig, WEIGHTS_FILE,
-    faces_to_tensor,
+    CONFIG_FILE, ExpressionModel, ExpressionNet, FACE_PIXELS, ModelConfig, NetworkConfig,
+    WEIGHTS_FILE, faces_to_tensor,
 };
 use mood::EMOTION_COUNT;
 use rand::SeedableRng;
@@ -212,6 +212,10 @@ pub struct TrainData<'a> {
 
 /// Trains (or, with `resume`, continues training) into `run`.
 /// Returns the metrics of every epoch done so far.
+///
+/// The steps, each a function below: check the settings ([`TrainConfig::validate`]), open the
+/// run folder (a fresh start or the last checkpoint), then per epoch train on every batch,
+/// validate, and record (best model, checkpoint, metrics line).
 pub fn train(
     config: &TrainConfig,
     data: TrainData<'_>,
@@ -219,139 +223,54 @@ pub fn train(
     resume: bool,
     observer: &mut dyn TrainObserver,
 ) -> Result<Vec<EpochMetrics>, TrainError> {
+    config.validate()?;
     if data.train.is_empty() {
         return Err(TrainError::NoData("training"));
     }
-    create_dir(run.root())?;
     let device = Device::flex().autodiff();
-    let mut net = config.network.init(&device);
-    let mut optimizer = sgd(config);
-    let mut state = CheckpointState {
-        epochs_done: 0,
-        best_accuracy: f64::NEG_INFINITY,
-        best_epoch: 0,
-        config: config.clone(),
-    };
-    if resume && run.checkpoint().join("state.json").exists() {
-        let (loaded_net, loaded_optimizer, loaded_state) =
-            load_checkpoint(run, config, &device, optimizer)?;
-        net = loaded_net;
-        optimizer = loaded_optimizer;
-        state = loaded_state;
-        tracing::info!(epochs_done = state.epochs_done, "resuming");
-        observer.resumed(state.epochs_done, state.best_accuracy, state.best_epoch);
-    } else {
-        if !config.init.is_empty() {
-            net = load_init(&config.init, &config.network, &device)?;
-            tracing::info!(models = config.init.len(), "starting from trained weights");
-        }
-        write_json(&run.root().join("train_config.json"), config)?;
-    }
-    let mut history = run.read_metrics()?;
-    history.truncate(state.epochs_done);
-    rewrite_metrics(run, &history)?;
+    let RunState {
+        mut net,
+        mut optimizer,
+        mut progress,
+        mut history,
+    } = open_run(config, run, resume, &device, observer)?;
 
     if config.epochs == 0 {
-        // No training: the starting weights (e.g. the mean of `init`) become the run's model.
-        let model = ExpressionModel::from_network(net.valid(), config.network.clone());
-        let (_, report) = validate(&model, data.validation)?;
-        save_model(&net, &config.network, &run.best())?;
-        write_json(&run.best().join("eval.json"), &report)?;
-        tracing::info!(
-            val_accuracy = report.accuracy,
-            "starting weights saved as the model"
-        );
+        save_starting_weights(config, &net, data.validation, run)?;
         return Ok(history);
     }
 
-    let class_weights = class_weights(data.train, config.class_balance);
-    let batches_per_epoch = data.train.len().div_ceil(config.batch);
-    let total_steps = (config.epochs * batches_per_epoch) as f64;
-
-    for epoch in state.epochs_done + 1..=config.epochs {
+    let plan = EpochPlan::new(config, data.train);
+    for epoch in progress.epochs_done + 1..=config.epochs {
         let _span = tracing::info_span!("epoch", epoch).entered();
         let started = Instant::now();
-        // Every random choice of an epoch derives from (seed, epoch): resuming at an epoch
-        // boundary replays exactly what an uninterrupted run would have done.
-        let epoch_seed = config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let mut rng = rand::rngs::StdRng::seed_from_u64(epoch_seed);
-        device.seed(epoch_seed);
-        let mut order: Vec<usize> = (0..data.train.len()).collect();
-        order.shuffle(&mut rng);
-
-        observer.epoch_started(epoch, config.epochs, batches_per_epoch);
-        let mut loss_sum = 0.0;
-        let mut correct = 0usize;
-        let mut learning_rate = 0.0;
-        let mut augmented = vec![[0u8; FACE_PIXELS]; config.batch];
-        let mut targets = Vec::with_capacity(config.batch * EMOTION_COUNT);
-        let mut weights = Vec::with_capacity(config.batch);
-        for (step, chunk) in order.chunks(config.batch).enumerate() {
-            let global_step = ((epoch - 1) * batches_per_epoch + step) as f64;
-            learning_rate = schedule(config, global_step, batches_per_epoch as f64, total_steps);
-            targets.clear();
-            weights.clear();
-            for (slot, &index) in augmented.iter_mut().zip(chunk) {
-                augment(data.train.face(index), &config.augment, &mut rng, slot);
-                targets.extend_from_slice(&target(data.train, index, config));
-                weights.push(class_weights[usize::from(data.train.labels[index])]);
-            }
-            let count = chunk.len();
-            let input = faces_to_tensor(augmented[..count].iter(), &device);
-            let logits = net.forward(input);
-            let target_tensor: Tensor<2> = Tensor::from_data(
-                TensorData::new(targets.clone(), [count, EMOTION_COUNT]),
-                &device,
-            );
-            let weight_tensor: Tensor<1> =
-                Tensor::from_data(TensorData::new(weights.clone(), [count]), &device);
-            let per_face: Tensor<1> = (log_softmax(logits.clone(), 1) * target_tensor)
-                .sum_dim(1)
-                .neg()
-                .squeeze_dim(1);
-            let loss = (per_face * weight_tensor).sum() / (weights.iter().sum::<f32>() as f64);
-            let loss_value = scalar(&loss)?;
-            let predictions: Vec<f32> = logits
-                .into_data()
-                .try_to_vec::<f32>()
-                .map_err(|_| TrainError::Diverged(epoch))?;
-            for (row, &index) in predictions.chunks_exact(EMOTION_COUNT).zip(chunk) {
-                correct += usize::from(argmax(row) == usize::from(data.train.labels[index]));
-            }
-            if !loss_value.is_finite() {
-                return Err(TrainError::Diverged(epoch));
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
-            net = optimizer.step(learning_rate, net, grads);
-            loss_sum += loss_value * count as f64;
-            observer.batch_finished(count, loss_value);
-        }
+        let trained = train_epoch(
+            config,
+            &plan,
+            data.train,
+            net,
+            &mut optimizer,
+            &device,
+            epoch,
+            observer,
+        )?;
+        net = trained.net;
         let train_seconds = started.elapsed().as_secs_f64();
 
         observer.validation_started(data.validation.len());
-        let model = ExpressionModel::from_network(net.valid(), config.network.clone());
-        let (val_loss, report) = validate(&model, data.validation)?;
+        let (val_loss, report) = validate(&as_model(&net, config), data.validation)?;
         let metrics = EpochMetrics {
             epoch,
-            train_loss: loss_sum / data.train.len() as f64,
-            train_accuracy: correct as f64 / data.train.len() as f64,
+            train_loss: trained.loss_sum / data.train.len() as f64,
+            train_accuracy: trained.correct as f64 / data.train.len() as f64,
             val_loss,
             val_accuracy: report.accuracy,
             val_macro_f1: report.macro_f1,
-            learning_rate,
+            learning_rate: trained.learning_rate,
             seconds: started.elapsed().as_secs_f64(),
             images_per_second: data.train.len() as f64 / train_seconds,
         };
-        let best = metrics.val_accuracy > state.best_accuracy;
-        if best {
-            state.best_accuracy = metrics.val_accuracy;
-            state.best_epoch = epoch;
-            save_model(&net, &config.network, &run.best())?;
-            write_json(&run.best().join("eval.json"), &report)?;
-        }
-        state.epochs_done = epoch;
-        save_checkpoint(run, &net, &optimizer, &state)?;
-        append_metrics(run, &metrics)?;
+        let best = record_epoch(run, &net, &optimizer, &mut progress, &metrics, &report)?;
         history.push(metrics.clone());
         tracing::info!(
             val_accuracy = metrics.val_accuracy,
@@ -364,6 +283,309 @@ pub fn train(
         }
     }
     Ok(history)
+}
+
+impl TrainConfig {
+    /// Checks the settings before anything is read or written: each error names the setting.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let invalid = |setting: &'static str, rule: &'static str| {
+            Err(TrainError::InvalidConfig { setting, rule })
+        };
+        if self.batch == 0 {
+            return invalid("batch", "must be at least 1");
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate >= 0.0) {
+            return invalid("learning_rate", "must be a number of at least 0");
+        }
+        if !(self.warmup_epochs.is_finite() && self.warmup_epochs >= 0.0) {
+            return invalid("warmup_epochs", "must be a number of at least 0");
+        }
+        if !(0.0..=1.0).contains(&self.label_smoothing) {
+            return invalid("label_smoothing", "must lie between 0 and 1");
+        }
+        if !(0.0..=1.0).contains(&self.ferplus_weight) {
+            return invalid("ferplus_weight", "must lie between 0 and 1");
+        }
+        Ok(())
+    }
+}
+
+/// Where a run stands once its folder is open: the network and optimizer to continue from,
+/// the progress so far and the metrics of the epochs done.
+struct RunState {
+    net: ExpressionNet,
+    optimizer: ModuleOptimizer,
+    progress: CheckpointState,
+    history: Vec<EpochMetrics>,
+}
+
+/// Opens the run folder: with `resume` and a checkpoint, continues from it; otherwise starts
+/// from random weights (or those of `config.init`) and writes `train_config.json`. Metrics of
+/// epochs past the checkpoint (an interrupted epoch) are dropped from `metrics.jsonl`.
+fn open_run(
+    config: &TrainConfig,
+    run: &RunFolder,
+    resume: bool,
+    device: &Device,
+    observer: &mut dyn TrainObserver,
+) -> Result<RunState, TrainError> {
+    create_dir(run.root())?;
+    let mut net = config.network.init(device);
+    let mut optimizer = sgd(config);
+    let mut progress = CheckpointState {
+        epochs_done: 0,
+        best_accuracy: f64::NEG_INFINITY,
+        best_epoch: 0,
+        config: config.clone(),
+    };
+    if resume && run.checkpoint().join("state.json").exists() {
+        let (loaded_net, loaded_optimizer, loaded_progress) =
+            load_checkpoint(run, config, device, optimizer)?;
+        net = loaded_net;
+        optimizer = loaded_optimizer;
+        progress = loaded_progress;
+        tracing::info!(epochs_done = progress.epochs_done, "resuming");
+        observer.resumed(
+            progress.epochs_done,
+            progress.best_accuracy,
+            progress.best_epoch,
+        );
+    } else {
+        if !config.init.is_empty() {
+            net = load_init(&config.init, &config.network, device)?;
+            tracing::info!(models = config.init.len(), "starting from trained weights");
+        }
+        write_json(&run.root().join("train_config.json"), config)?;
+    }
+    let mut history = run.read_metrics()?;
+    history.truncate(progress.epochs_done);
+    rewrite_metrics(run, &history)?;
+    Ok(RunState {
+        net,
+        optimizer,
+        progress,
+        history,
+    })
+}
+
+/// Zero epochs: the starting weights (e.g. the mean of `init`) become the run's model, with
+/// their validation report.
+fn save_starting_weights(
+    config: &TrainConfig,
+    net: &ExpressionNet,
+    validation: &FerSplit,
+    run: &RunFolder,
+) -> Result<(), TrainError> {
+    let (_, report) = validate(&as_model(net, config), validation)?;
+    save_model(net, &config.network, &run.best())?;
+    write_json(&run.best().join("eval.json"), &report)?;
+    tracing::info!(
+        val_accuracy = report.accuracy,
+        "starting weights saved as the model"
+    );
+    Ok(())
+}
+
+/// What every epoch of a run shares: class weights and the length of the schedule.
+struct EpochPlan {
+    class_weights: [f32; EMOTION_COUNT],
+    batches_per_epoch: usize,
+    total_steps: f64,
+}
+
+impl EpochPlan {
+    fn new(config: &TrainConfig, train: &FerSplit) -> Self {
+        let batches_per_epoch = train.len().div_ceil(config.batch);
+        Self {
+            class_weights: class_weights(train, config.class_balance),
+            batches_per_epoch,
+            total_steps: (config.epochs * batches_per_epoch) as f64,
+        }
+    }
+}
+
+/// The network after an epoch of training, and what the epoch measured.
+struct TrainedEpoch {
+    net: ExpressionNet,
+    /// Sum over faces of the loss.
+    loss_sum: f64,
+    /// Faces whose FER-2013 label the network predicted (on their augmented picture).
+    correct: usize,
+    /// Learning rate of the last step.
+    learning_rate: f64,
+}
+
+/// One pass over the training split in a seeded order, one optimisation step per batch.
+#[allow(clippy::too_many_arguments)] // the epoch's inputs, each used once
+fn train_epoch(
+    config: &TrainConfig,
+    plan: &EpochPlan,
+    train: &FerSplit,
+    mut net: ExpressionNet,
+    optimizer: &mut ModuleOptimizer,
+    device: &Device,
+    epoch: usize,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainedEpoch, TrainError> {
+    // Every random choice of an epoch derives from (seed, epoch): resuming at an epoch
+    // boundary replays exactly what an uninterrupted run would have done.
+    let epoch_seed = config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(epoch_seed);
+    device.seed(epoch_seed);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    order.shuffle(&mut rng);
+
+    observer.epoch_started(epoch, config.epochs, plan.batches_per_epoch);
+    let mut batch = Batch::with_capacity(config.batch);
+    let (mut loss_sum, mut correct, mut learning_rate) = (0.0, 0, 0.0);
+    for (step, chunk) in order.chunks(config.batch).enumerate() {
+        let global_step = ((epoch - 1) * plan.batches_per_epoch + step) as f64;
+        learning_rate = schedule(
+            config,
+            global_step,
+            plan.batches_per_epoch as f64,
+            plan.total_steps,
+        );
+        batch.fill(train, chunk, config, &plan.class_weights, &mut rng);
+        let stepped = train_step(net, optimizer, &batch, learning_rate, device, epoch)?;
+        net = stepped.net;
+        correct += stepped.correct;
+        loss_sum += stepped.loss * chunk.len() as f64;
+        observer.batch_finished(chunk.len(), stepped.loss);
+    }
+    Ok(TrainedEpoch {
+        net,
+        loss_sum,
+        correct,
+        learning_rate,
+    })
+}
+
+/// The augmented faces of one batch with their targets and class weights; the buffers are
+/// reused from step to step.
+struct Batch {
+    faces: Vec<[u8; FACE_PIXELS]>,
+    labels: Vec<u8>,
+    targets: Vec<f32>,
+    weights: Vec<f32>,
+}
+
+impl Batch {
+    fn with_capacity(size: usize) -> Self {
+        Self {
+            faces: vec![[0u8; FACE_PIXELS]; size],
+            labels: Vec::with_capacity(size),
+            targets: Vec::with_capacity(size * EMOTION_COUNT),
+            weights: Vec::with_capacity(size),
+        }
+    }
+
+    /// Augments the faces `chunk` (indices into `train`) and gathers their targets.
+    fn fill(
+        &mut self,
+        train: &FerSplit,
+        chunk: &[usize],
+        config: &TrainConfig,
+        class_weights: &[f32; EMOTION_COUNT],
+        rng: &mut rand::rngs::StdRng,
+    ) {
+        self.labels.clear();
+        self.targets.clear();
+        self.weights.clear();
+        for (slot, &index) in self.faces.iter_mut().zip(chunk) {
+            augment(train.face(index), &config.augment, rng, slot);
+            let label = train.labels[index];
+            self.targets
+                .extend_from_slice(&target(train, index, config));
+            self.weights.push(class_weights[usize::from(label)]);
+            self.labels.push(label);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+}
+
+/// The network after one optimisation step, with the batch's loss and correct predictions.
+struct Step {
+    net: ExpressionNet,
+    loss: f64,
+    correct: usize,
+}
+
+/// One optimisation step: forward pass, class-weighted soft-label cross-entropy, backward
+/// pass, SGD update.
+fn train_step(
+    net: ExpressionNet,
+    optimizer: &mut ModuleOptimizer,
+    batch: &Batch,
+    learning_rate: f64,
+    device: &Device,
+    epoch: usize,
+) -> Result<Step, TrainError> {
+    let count = batch.len();
+    let input = faces_to_tensor(batch.faces[..count].iter(), device);
+    let logits = net.forward(input);
+    let target_tensor: Tensor<2> = Tensor::from_data(
+        TensorData::new(batch.targets.clone(), [count, EMOTION_COUNT]),
+        device,
+    );
+    let weight_tensor: Tensor<1> =
+        Tensor::from_data(TensorData::new(batch.weights.clone(), [count]), device);
+    let per_face: Tensor<1> = (log_softmax(logits.clone(), 1) * target_tensor)
+        .sum_dim(1)
+        .neg()
+        .squeeze_dim(1);
+    let loss = (per_face * weight_tensor).sum() / (batch.weights.iter().sum::<f32>() as f64);
+    let loss_value = scalar(&loss)?;
+    let predictions: Vec<f32> = logits
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|_| TrainError::Diverged(epoch))?;
+    let correct = predictions
+        .chunks_exact(EMOTION_COUNT)
+        .zip(&batch.labels)
+        .filter(|&(row, &label)| argmax(row) == usize::from(label))
+        .count();
+    if !loss_value.is_finite() {
+        return Err(TrainError::Diverged(epoch));
+    }
+    let grads = GradientsParams::from_grads(loss.backward(), &net);
+    let net = optimizer.step(learning_rate, net, grads);
+    Ok(Step {
+        net,
+        loss: loss_value,
+        correct,
+    })
+}
+
+/// The network as an inference model (for validation).
+fn as_model(net: &ExpressionNet, config: &TrainConfig) -> ExpressionModel {
+    ExpressionModel::from_network(net.valid(), config.network.clone())
+}
+
+/// After an epoch: the model in `best/` if it is the best so far, the checkpoint, and the
+/// metrics line. Returns whether the epoch is the best so far.
+fn record_epoch(
+    run: &RunFolder,
+    net: &ExpressionNet,
+    optimizer: &ModuleOptimizer,
+    progress: &mut CheckpointState,
+    metrics: &EpochMetrics,
+    report: &EvalReport,
+) -> Result<bool, TrainError> {
+    let best = metrics.val_accuracy > progress.best_accuracy;
+    if best {
+        progress.best_accuracy = metrics.val_accuracy;
+        progress.best_epoch = metrics.epoch;
+        save_model(net, &progress.config.network, &run.best())?;
+        write_json(&run.best().join("eval.json"), report)?;
+    }
+    progress.epochs_done = metrics.epoch;
+    save_checkpoint(run, net, optimizer, progress)?;
+    append_metrics(run, metrics)?;
+    Ok(best)
 }
 
 fn sgd(config: &TrainConfig) -> ModuleOptimizer {
@@ -451,7 +673,11 @@ fn write_model_files(
 ) -> Result<(), TrainError> {
     let _ = fs::remove_dir_all(dir);
     create_dir(dir)?;
-    write_json(&dir.join(CONFIG_FILE), config)?;
+    // The input the weights were trained on goes beside them (`ModelConfig`'s `input`).
+    write_json(
+        &dir.join(CONFIG_FILE),
+        &ModelConfig::for_network(config.clone()),
+    )?;
     let weights = dir.join(WEIGHTS_FILE);
     let mut store = SafetensorsStore::from_file(&weights);
     net.save_into(&mut store)

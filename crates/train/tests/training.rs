@@ -354,3 +354,66 @@ fn read_safetensors(path: &std::path::Path) -> std::collections::BTreeMap<String
         })
         .collect()
 }
+
+#[test]
+fn settings_out_of_range_are_refused_before_the_run_folder_is_made() {
+    let splits = Splits::new();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            TrainConfig {
+                batch: 0,
+                ..tiny_config(1)
+            },
+            "batch",
+        ),
+        (
+            TrainConfig {
+                learning_rate: f64::NAN,
+                ..tiny_config(1)
+            },
+            "learning_rate",
+        ),
+        (
+            TrainConfig {
+                label_smoothing: 1.5,
+                ..tiny_config(1)
+            },
+            "label_smoothing",
+        ),
+        (
+            TrainConfig {
+                ferplus_weight: -0.1,
+                ..tiny_config(1)
+            },
+            "ferplus_weight",
+        ),
+    ];
+    for (config, setting) in cases {
+        let run = RunFolder::new(dir.path().join(setting));
+        let error = train::train(&config, splits.data(), &run, false, &mut Silent).unwrap_err();
+        assert!(
+            matches!(error, train::TrainError::InvalidConfig { setting: named, .. } if named == setting),
+            "{setting}: {error}"
+        );
+        assert!(error.to_string().contains(setting), "{error}");
+        assert!(!run.root().exists(), "{setting}: nothing is written");
+    }
+    assert!(tiny_config(1).validate().is_ok());
+}
+
+#[test]
+fn a_saved_model_records_the_input_it_was_trained_on() {
+    let _one = one_training_at_a_time();
+    let splits = Splits::new();
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunFolder::new(dir.path());
+    train::train(&tiny_config(0), splits.data(), &run, false, &mut Silent).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.best().join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["input"]["side"], 48, "{config}");
+    assert!((config["input"]["pixel_mean"].as_f64().unwrap() - 0.5077).abs() < 1e-6);
+    assert!((config["input"]["pixel_std"].as_f64().unwrap() - 0.2550).abs() < 1e-6);
+    ExpressionModel::load(&run.best()).unwrap();
+}

@@ -11,8 +11,8 @@ use image::{DynamicImage, GrayImage};
 use crate::detect::FaceBox;
 use crate::grey::GreySource;
 
-/// Side of the square grey face the expression model reads, in pixels.
-pub const CROP_SIDE: u32 = 48;
+/// Side of the square grey face the expression model reads, in pixels (`faceinput::FACE_SIDE`).
+pub const CROP_SIDE: u32 = faceinput::FACE_SIDE as u32;
 
 /// Maps a detector box to the square region of the photo that frames the face as FER-2013 does.
 ///

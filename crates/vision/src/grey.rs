@@ -5,20 +5,8 @@
 
 use image::{DynamicImage, GrayImage};
 
-// The BT.601 weights in 16-bit fixed point; they add up to exactly 65536.
-const RED_WEIGHT: u32 = 19_595;
-const GREEN_WEIGHT: u32 = 38_470;
-const BLUE_WEIGHT: u32 = 7_471;
-
-/// BT.601 luma of one 8-bit RGB pixel, rounded to the nearest grey level.
-#[inline]
-pub fn luma_bt601(red: u8, green: u8, blue: u8) -> u8 {
-    let weighted = RED_WEIGHT * u32::from(red)
-        + GREEN_WEIGHT * u32::from(green)
-        + BLUE_WEIGHT * u32::from(blue);
-    // At most 255 × 65536 + 32768 >> 16 = 255: always fits.
-    ((weighted + 32_768) >> 16) as u8
-}
+// The weights live in `faceinput`, the face-input contract the dataset readers share.
+pub use faceinput::luma_bt601;
 
 /// A view of any decoded image as 8-bit BT.601 grey, without converting the whole image first.
 ///
@@ -111,15 +99,6 @@ pub fn to_grey_bt601(image: &DynamicImage) -> GrayImage {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn weights_are_bt601() {
-        assert_eq!(luma_bt601(0, 0, 0), 0);
-        assert_eq!(luma_bt601(255, 255, 255), 255);
-        assert_eq!(luma_bt601(255, 0, 0), 76); // 0.299 × 255 = 76.2
-        assert_eq!(luma_bt601(0, 255, 0), 150); // 0.587 × 255 = 149.7
-        assert_eq!(luma_bt601(0, 0, 255), 29); // 0.114 × 255 = 29.1
-    }
 
     #[test]
     fn every_layout_gives_the_same_grey() {

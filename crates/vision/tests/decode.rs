@@ -1,6 +1,8 @@
 //! Decoding through the public API: every supported format, EXIF orientation, and hostile
 //! inputs (empty, truncated, oversized, bombs, unusual colour layouts).
 
+mod common;
+
 use std::io::Cursor;
 
 use vision::image::codecs::gif::{GifEncoder, Repeat};
@@ -74,33 +76,9 @@ fn every_supported_format_decodes() {
     }
 }
 
-/// A TIFF block holding one IFD entry: the EXIF orientation tag.
-fn exif_orientation_block(orientation: u16) -> Vec<u8> {
-    let mut tiff = Vec::new();
-    tiff.extend_from_slice(b"II*\0");
-    tiff.extend_from_slice(&8u32.to_le_bytes()); // first IFD right after the header
-    tiff.extend_from_slice(&1u16.to_le_bytes()); // one entry
-    tiff.extend_from_slice(&0x0112u16.to_le_bytes()); // Orientation
-    tiff.extend_from_slice(&3u16.to_le_bytes()); // SHORT
-    tiff.extend_from_slice(&1u32.to_le_bytes()); // one value
-    tiff.extend_from_slice(&orientation.to_le_bytes());
-    tiff.extend_from_slice(&[0, 0]); // value padding
-    tiff.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
-    tiff
-}
-
-/// A JPEG with an EXIF APP1 segment spliced in by hand right after the start-of-image marker.
+/// A JPEG (the `image` crate's default quality) with an EXIF orientation spliced in.
 fn jpeg_with_orientation(image: &DynamicImage, orientation: u16) -> Vec<u8> {
-    let jpeg = encode(image, ImageFormat::Jpeg);
-    assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
-    let tiff = exif_orientation_block(orientation);
-    let length = u16::try_from(2 + 6 + tiff.len()).expect("a tiny segment");
-    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
-    out.extend_from_slice(&length.to_be_bytes());
-    out.extend_from_slice(b"Exif\0\0");
-    out.extend_from_slice(&tiff);
-    out.extend_from_slice(&jpeg[2..]);
-    out
+    common::with_exif_orientation(&encode(image, ImageFormat::Jpeg), orientation)
 }
 
 #[test]

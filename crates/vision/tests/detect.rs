@@ -1,6 +1,7 @@
-//! Face detection through the public API on real photographs from the development data: one
-//! face in the astronaut portrait (also cropped tight, shrunk and enlarged), none in the
-//! `no_face` photos (a cat included). Skips with a note when the data is absent.
+//! Face detection through the public API on real photographs: one face in the astronaut
+//! portrait committed in `testdata/` (also cropped tight, shrunk, enlarged and pasted twice into
+//! a group picture), run in every clone; none in the `no_face` photos of the development data (a
+//! cat included), which skips with a note when that data is absent.
 
 mod common;
 
@@ -39,10 +40,7 @@ fn assert_near(face: &FaceBox, centre: (f32, f32), side: f32, what: &str) {
 
 #[test]
 fn astronaut_has_one_face() {
-    let Some(data) = common::shared_data("astronaut_has_one_face") else {
-        return;
-    };
-    let photo = load(&data.join("photos/face_controls/images/astronaut.png"));
+    let photo = common::astronaut();
     let faces = detector().detect(&photo);
     assert_eq!(faces.len(), 1, "{faces:?}");
     assert_near(&faces[0], ASTRONAUT_CENTRE, ASTRONAUT_SIDE, "astronaut");
@@ -51,10 +49,7 @@ fn astronaut_has_one_face() {
 
 #[test]
 fn astronaut_is_found_at_every_scale_and_when_cropped_tight() {
-    let Some(data) = common::shared_data("astronaut scales") else {
-        return;
-    };
-    let photo = load(&data.join("photos/face_controls/images/astronaut.png"));
+    let photo = common::astronaut();
     let detector = detector();
 
     // Shrunk to 128×128 the face is ~24 px, below the cascade's 40-pixel window: the detector
@@ -88,10 +83,7 @@ fn astronaut_is_found_at_every_scale_and_when_cropped_tight() {
 
 #[test]
 fn two_faces_come_in_reading_order() {
-    let Some(data) = common::shared_data("two faces") else {
-        return;
-    };
-    let photo = load(&data.join("photos/face_controls/images/astronaut.png"));
+    let photo = common::astronaut();
     let face = photo.crop_imm(150, 40, 150, 170);
     let mut canvas = DynamicImage::new_rgb8(600, 300);
     canvas.copy_from(&face, 40, 20).expect("fits");
@@ -125,10 +117,7 @@ fn no_face_photos_give_no_boxes() {
 
 #[test]
 fn detection_is_deterministic_and_shareable_across_threads() {
-    let Some(data) = common::shared_data("determinism") else {
-        return;
-    };
-    let photo = load(&data.join("photos/face_controls/images/astronaut.png"));
+    let photo = common::astronaut();
     let detector = detector();
     let first = detector.detect(&photo);
     let results: Vec<Vec<FaceBox>> = std::thread::scope(|scope| {
@@ -148,10 +137,7 @@ fn detection_is_deterministic_and_shareable_across_threads() {
 
 #[test]
 fn a_large_face_is_found_as_the_full_search_finds_it() {
-    let Some(data) = common::shared_data("large faces first") else {
-        return;
-    };
-    let photo = load(&data.join("photos/face_controls/images/astronaut.png"));
+    let photo = common::astronaut();
     // A 160×160 crop is enlarged to the 320-pixel working size, where the face is about 190
     // pixels wide: the coarse pyramid levels find it and the search stops there.
     let side = 160u32;

@@ -13,7 +13,8 @@ from torch import nn
 
 from .data import EMOTION_COUNT, FACE_SIDE
 
-# crates/expression/src/preprocess.rs: mean and standard deviation of FER-2013 training pixels.
+# crates/faceinput/src/lib.rs (FER2013_NORMALISATION): mean and standard deviation of FER-2013
+# training pixels.
 PIXEL_MEAN = 0.5077
 PIXEL_STD = 0.2550
 # burn's BatchNorm defaults, which the Rust model uses when it folds the statistics.
@@ -99,7 +100,10 @@ def save_model(net: ExpressionNet, folder: Path) -> None:
     folder = Path(folder)
     staging = folder.with_name(folder.name + ".tmp")
     staging.mkdir(parents=True, exist_ok=True)
-    (staging / "config.json").write_text(json.dumps(net.config, indent=2) + "\n")
+    # The input the weights expect, as `moodreel train` records it (the Rust loader refuses a
+    # model whose `input` differs from its own preprocessing).
+    config = {**net.config, "input": {"side": FACE_SIDE, "pixel_mean": PIXEL_MEAN, "pixel_std": PIXEL_STD}}
+    (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     save_file(burn_state(net), str(staging / "model.safetensors"), metadata={"format": "safetensors"})
     if folder.exists():
         for item in folder.iterdir():

@@ -1,31 +1,26 @@
-//! Helpers shared by the integration tests and the calibration example: where the development
-//! data lives, a FER-2013 reader, and a small deterministic random generator.
+//! Helpers shared by the integration tests and the calibration example: the committed test
+//! photo, where the development data lives, a FER-2013 reader, and a small deterministic random
+//! generator.
 
 #![allow(dead_code)]
 
 use std::io::BufReader;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use vision::image::{DynamicImage, GrayImage, ImageBuffer};
 
-/// `../shared/data` next to the repository, or `None` (with a note on stderr) when it is absent,
-/// as in a fresh clone: tests that need it then skip.
-pub fn shared_data(what: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        // Written to stderr directly, past the test harness's capture, so that a run
-        // without the development data says what it skipped.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {what}: development data not found at {}",
-            dir.display()
-        );
-        None
-    }
+/// `../shared/data` next to the repository, or `None` (with a `SKIPPED` note on stderr) when it
+/// is absent, as in a fresh clone: tests that need it then skip.
+#[allow(unused_imports)] // as with the functions here, not every test file uses it
+pub use devdata::shared_data;
+
+/// The public-domain astronaut portrait committed in `testdata/` (one frontal face; see
+/// `testdata/README.md`), decoded: present in every clone, so detection is always tested.
+pub fn astronaut() -> DynamicImage {
+    let path = devdata::testdata("astronaut.png");
+    let bytes = std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    vision::decode(&bytes).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 /// One FER-2013 face: its label (0..7, FER order) and 48×48 grey pixels.
@@ -241,16 +236,36 @@ pub fn jpeg_with_orientation(image: &DynamicImage, orientation: u16) -> Vec<u8> 
     JpegEncoder::new_with_quality(&mut jpeg, 90)
         .encode_image(image)
         .expect("encoding in memory");
-    let mut tiff = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0".to_vec();
-    tiff.extend_from_slice(&orientation.to_le_bytes());
-    tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-    let length = u16::try_from(8 + tiff.len()).expect("a tiny segment");
+    with_exif_orientation(&jpeg, orientation)
+}
+
+/// `jpeg` with an EXIF APP1 segment holding only `orientation` spliced in by hand right after
+/// the start-of-image marker.
+pub fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    assert_eq!(&jpeg[..2], &[0xFF, 0xD8], "a JPEG starts with SOI");
+    let tiff = exif_orientation_block(orientation);
+    let length = u16::try_from(2 + 6 + tiff.len()).expect("a tiny segment");
     let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
     out.extend_from_slice(&length.to_be_bytes());
     out.extend_from_slice(b"Exif\0\0");
     out.extend_from_slice(&tiff);
     out.extend_from_slice(&jpeg[2..]);
     out
+}
+
+/// A little-endian TIFF block whose only IFD entry is the EXIF orientation.
+pub fn exif_orientation_block(orientation: u16) -> Vec<u8> {
+    let mut tiff = Vec::new();
+    tiff.extend_from_slice(b"II*\0");
+    tiff.extend_from_slice(&8u32.to_le_bytes()); // first IFD right after the header
+    tiff.extend_from_slice(&1u16.to_le_bytes()); // one entry
+    tiff.extend_from_slice(&0x0112u16.to_le_bytes()); // Orientation
+    tiff.extend_from_slice(&3u16.to_le_bytes()); // SHORT
+    tiff.extend_from_slice(&1u32.to_le_bytes()); // one value
+    tiff.extend_from_slice(&orientation.to_le_bytes());
+    tiff.extend_from_slice(&[0, 0]); // value padding
+    tiff.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+    tiff
 }
 
 /// The photos of `photos/no_face/images`, decoded, in file-name order.
