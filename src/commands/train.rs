@@ -69,11 +69,6 @@ pub fn run(args: Args) -> CommandResult {
         config.epochs = epochs;
     }
     if let Some(batch) = args.batch {
-        if batch == 0 {
-            return Err(CommandError::usage(anyhow::anyhow!(
-                "--batch must be at least 1"
-            )));
-        }
         config.batch = batch;
     }
     if let Some(lr) = args.lr {
@@ -88,6 +83,8 @@ pub fn run(args: Args) -> CommandResult {
     if args.ferplus.is_none() {
         config.ferplus_weight = 0.0;
     }
+    // One check of the settings, in the library, before any file is read or written.
+    config.validate().map_err(CommandError::usage)?;
 
     eprintln!("reading {}", args.data.display());
     let mut splits = dataset::load_splits(&args.data, &[Split::Training, Split::PublicTest])
