@@ -1,14 +1,16 @@
-//! The photo pipeline: image bytes → faces → expressions → one mood. The one place where
-//! `vision` (decode, detect, crop) meets the expression model; the commands and the web server
-//! call it, and its response types are the JSON of `analyze` and `POST /api/v1/analyze`.
+//! The photo pipeline: image bytes → faces → expressions → one mood → films. The one place where
+//! `vision` (decode, detect, crop) meets the expression model, and where a photo's mood becomes
+//! a request for films ([`FilmChoice`]); the commands and the web server call it, and its
+//! response types are the JSON of `analyze` and `POST /api/v1/analyze`.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use expression::{ExpressionModel, FaceCrop};
 use mood::{Emotion, EmotionDistribution};
-use recommend::MoodSummary;
+use recommend::{Filters, Mode, MoodSummary};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use vision::image::DynamicImage;
 use vision::{DecodeError, FaceBox, FaceDetector};
 
@@ -40,6 +42,9 @@ pub enum PipelineError {
     /// The model's output is not a probability distribution.
     #[error("the expression model's output is not a distribution: {0}")]
     Mood(#[from] mood::MoodError),
+    /// Films were asked for a photo in which no face was found: it has no mood.
+    #[error("no face found in the photo")]
+    NoFace,
 }
 
 /// Loads the expression model: from `--model DIR` when given, else the one built into the
@@ -104,6 +109,52 @@ impl PhotoReading {
     /// The face with the largest box, if any.
     pub fn largest_face(&self) -> Option<&FaceReading> {
         self.faces.iter().max_by_key(|reading| reading.face.area())
+    }
+}
+
+/// How films are chosen, besides the mood: what `moodreel recommend` and
+/// `POST /api/v1/recommendations` ask for along with a mood or a photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilmChoice {
+    /// Match or lift the mood.
+    pub mode: Mode,
+    /// How many films.
+    pub n: usize,
+    /// Shuffle among near-ties, the same way for the same seed.
+    pub seed: Option<u64>,
+    /// Conditions every film must meet.
+    pub filters: Filters,
+}
+
+impl Default for FilmChoice {
+    /// `auto` mode, the default count, no seed, no filter.
+    fn default() -> Self {
+        Self {
+            mode: Mode::Auto,
+            n: recommend::DEFAULT_COUNT,
+            seed: None,
+            filters: Filters::default(),
+        }
+    }
+}
+
+impl FilmChoice {
+    /// The request for films for `mood`.
+    pub fn for_mood(self, mood: EmotionDistribution) -> recommend::Request {
+        recommend::Request {
+            mood,
+            mode: self.mode,
+            n: self.n,
+            filters: self.filters,
+            seed: self.seed,
+        }
+    }
+
+    /// The request for films for a photo: its group mood (faces weighted by their area).
+    /// A photo without a face has no mood: [`PipelineError::NoFace`].
+    pub fn for_photo(self, reading: &PhotoReading) -> Result<recommend::Request, PipelineError> {
+        let mood = reading.mood.ok_or(PipelineError::NoFace)?;
+        Ok(self.for_mood(mood))
     }
 }
 
@@ -184,27 +235,29 @@ fn group_mood(faces: &[FaceReading]) -> Result<Option<EmotionDistribution>, mood
     EmotionDistribution::weighted_mean(weighted).map(Some)
 }
 
-/// The JSON answer for one photo:
-/// `{"file","width","height","faces":[…],"mood":{…,"emotion"}}` (`mood` is `null` without a
-/// face; `file` is absent when the photo came without a name, as in an upload).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The faces in a photo and the group mood, the JSON answer for one photo:
+/// `{"file","width","height","faces":[…],"mood":{…,"emotion"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Analysis)]
 pub struct AnalyzeResponse {
-    /// The photo's path or name.
+    /// The photo's path or name, when it has one (the command line's; absent in the API's
+    /// answers, whose uploads come without a name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
-    /// Width in pixels, as shown.
+    /// Width of the photo in pixels, as shown (after EXIF orientation).
     pub width: u32,
     /// Height in pixels, as shown.
     pub height: u32,
-    /// Every face, in reading order.
+    /// Every face found, in reading order; empty when there is none.
     pub faces: Vec<FaceResponse>,
-    /// The group mood and its most probable emotion.
+    /// The group mood (faces weighted by their area); `null` without a face.
     pub mood: Option<MoodSummary>,
 }
 
-/// One face: `{"box":{"x","y","w","h"},"score","emotion","confidence","uncertain",
-/// "probabilities":{…}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One face and how it reads: `{"box":{"x","y","w","h"},"score","emotion","confidence",
+/// "uncertain","probabilities":{…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Face)]
 pub struct FaceResponse {
     /// Where the face is, in pixels of the photo as shown.
     #[serde(rename = "box")]
@@ -215,14 +268,16 @@ pub struct FaceResponse {
     pub emotion: Emotion,
     /// Its probability.
     pub confidence: f64,
-    /// Whether the confidence is below [`UNCERTAIN_BELOW`].
+    /// Whether the confidence is below 0.45 (`pipeline::UNCERTAIN_BELOW`; a test keeps the
+    /// two in step): shown, but not to be trusted.
     pub uncertain: bool,
     /// All seven probabilities.
     pub probabilities: EmotionDistribution,
 }
 
 /// A face box: left, top, width and height in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = FaceBox)]
 pub struct BoxResponse {
     /// Left edge.
     pub x: i32,
@@ -285,6 +340,37 @@ mod tests {
             },
             probabilities: EmotionDistribution::certain(emotion),
         }
+    }
+
+    #[test]
+    fn a_photo_without_a_face_asks_for_no_films() {
+        let empty = PhotoReading {
+            width: 10,
+            height: 10,
+            faces: Vec::new(),
+            mood: None,
+        };
+        let choice = FilmChoice {
+            mode: Mode::Lift,
+            n: 3,
+            ..FilmChoice::default()
+        };
+        assert!(matches!(
+            choice.clone().for_photo(&empty),
+            Err(PipelineError::NoFace)
+        ));
+        let faces = vec![reading(0, 100, Emotion::Sad)];
+        let mood = group_mood(&faces).expect("valid").expect("a face");
+        let photo = PhotoReading {
+            faces,
+            mood: Some(mood),
+            ..empty
+        };
+        let request = choice.for_photo(&photo).expect("a face gives a mood");
+        assert_eq!(
+            (request.mood.emotion(), request.mode, request.n),
+            (Emotion::Sad, Mode::Lift, 3)
+        );
     }
 
     #[test]

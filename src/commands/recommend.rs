@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use catalog::Genre;
 use mood::EmotionDistribution;
-use recommend::{Filters, Mode, Recommendations, Request};
+use recommend::{Filters, Mode, Recommendations};
 use serde::Serialize;
 
 use crate::commands::catalog::CatalogArg;
 use crate::commands::common::{ModelArgs, print_json, read_photo, write_face_line, write_stdout};
 use crate::exit::{CommandError, CommandResult};
-use crate::pipeline::{FaceResponse, PhotoReading};
+use crate::pipeline::{FaceResponse, FilmChoice, PhotoReading, PipelineError};
 
 /// Arguments of `moodreel recommend`.
 #[derive(Debug, clap::Args)]
@@ -151,8 +151,14 @@ struct PhotoRecommendations<'a> {
 
 /// Runs `moodreel recommend`.
 pub fn run(args: Args) -> CommandResult {
-    let (mood, photo) = match (args.mood, &args.image) {
-        (Some(mood), _) => (mood, None),
+    let choice = FilmChoice {
+        mode: args.mode,
+        n: usize::from(args.count),
+        seed: args.seed,
+        filters: (*args.filters).into(),
+    };
+    let (request, photo) = match (args.mood, &args.image) {
+        (Some(mood), _) => (choice.for_mood(mood), None),
         (None, Some(image)) => {
             if !image.is_file() {
                 return Err(CommandError::usage(anyhow!(
@@ -161,27 +167,21 @@ pub fn run(args: Args) -> CommandResult {
                 )));
             }
             let reading = read_photo(&args.model.pipeline()?, image)?.1;
-            let Some(mood) = reading.mood else {
-                return Err(CommandError::no_face(anyhow!(
+            let request = choice.for_photo(&reading).map_err(|error| match error {
+                PipelineError::NoFace => CommandError::no_face(anyhow!(
                     "no face found in {}; try --mood EMOTION (angry, disgust, fear, happy, sad, \
                      surprise, neutral) or a photo with a frontal face",
                     image.display()
-                )));
-            };
-            (mood, Some((image, reading)))
+                )),
+                other => CommandError::failure(other),
+            })?;
+            (request, Some((image, reading)))
         }
         (None, None) => {
             return Err(CommandError::usage(anyhow!("give an IMAGE or --mood")));
         }
     };
     let catalog = args.catalog.load()?;
-    let request = Request {
-        mood,
-        mode: args.mode,
-        n: usize::from(args.count),
-        filters: (*args.filters).into(),
-        seed: args.seed,
-    };
     let list = recommend::recommend(&catalog, &request).map_err(CommandError::failure)?;
     match (args.json, photo) {
         (true, None) => print_json(&list),

@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, Problem};
 use super::schema;
 use super::upload::{PhotoForm, UploadForm, is_multipart};
 use super::{MAX_CERTIFICATES, MAX_EXCLUDED_TITLES, MAX_GENRES, MAX_TEXT_CHARS};
-use crate::pipeline::AnalyzeResponse;
+use crate::pipeline::{AnalyzeResponse, FilmChoice};
 
 /// Films a `/movies` page holds unless `limit` says.
 pub const DEFAULT_PAGE: usize = 20;
@@ -38,12 +38,12 @@ pub const MAX_PAGE: usize = 100;
     tag = "photos",
     request_body(content = schema::PhotoUpload, content_type = "multipart/form-data"),
     responses(
-        (status = 200, description = "The faces, their expressions and the group mood", body = schema::Analysis),
-        (status = 400, description = "Broken multipart body, no `image` field, or an empty file", body = schema::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than 15 MiB", body = schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not a JPEG, PNG, WebP, GIF or BMP file (judged from its bytes)", body = schema::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The image cannot be decoded, or has more than 40 megapixels", body = schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy: try again after `Retry-After` seconds", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The faces, their expressions and the group mood", body = AnalyzeResponse),
+        (status = 400, description = "Broken multipart body, no `image` field, or an empty file", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 15 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a JPEG, PNG, WebP, GIF or BMP file (judged from its bytes)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The image cannot be decoded, or has more than 40 megapixels", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy: try again after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn analyze(
@@ -65,16 +65,16 @@ pub async fn analyze(
     path = "/api/v1/recommendations",
     tag = "films",
     request_body(content(
-        (schema::RecommendationRequest = "application/json"),
+        (JsonRequest = "application/json"),
         (schema::RecommendationForm = "multipart/form-data"),
     )),
     responses(
-        (status = 200, description = "The films, best first, each with its reasons", body = schema::Recommendations),
-        (status = 400, description = "Malformed request, a bad field value, or a list over its cap (50 genres or certificates, 1,000 titles, 200 characters each)", body = schema::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than 64 KiB (JSON, or a form's text fields together) or 15 MiB (a form's photo)", body = schema::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither JSON nor a form, or a file that is not an image we read", body = schema::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Undecodable image, no face in the photo (`code` `no_face`: pick a mood instead), or filters that leave no film (`field` names the filter)", body = schema::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Busy: try again after `Retry-After` seconds", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The films, best first, each with its reasons", body = Recommendations),
+        (status = 400, description = "Malformed request, a bad field value, or a list over its cap (50 genres or certificates, 1,000 titles, 200 characters each)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 64 KiB (JSON, or a form's text fields together) or 15 MiB (a form's photo)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither JSON nor a form, or a file that is not an image we read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Undecodable image, no face in the photo (`code` `no_face`: pick a mood instead), or filters that leave no film (`field` names the filter)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy: try again after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn recommendations(
@@ -89,31 +89,23 @@ pub async fn recommendations(
         RecommendationInput::Form(form) => {
             let mut settings = FormSettings::parse(&form.fields)?;
             // Checked before any photo is read.
-            check_lists(&mut settings.filters)?;
-            let mood = match (&form.image, settings.mood) {
+            check_lists(&mut settings.choice.filters)?;
+            match (&form.image, settings.mood) {
                 (Some(_), Some(_)) => {
                     return Err(ApiError::BadRequest(
                         "send either a photo in `image` or a `mood`, not both".into(),
                     ));
                 }
-                (Some(_), None) => app
-                    .read_photo(form.photo()?)
-                    .await?
-                    .mood
-                    .ok_or(ApiError::NoFace)?,
-                (None, Some(mood)) => mood,
+                (Some(_), None) => {
+                    let reading = app.read_photo(form.photo()?).await?;
+                    settings.choice.for_photo(&reading)?
+                }
+                (None, Some(mood)) => settings.choice.for_mood(mood),
                 (None, None) => {
                     return Err(ApiError::BadRequest(
                         "send a photo in the field `image` or a mood in the field `mood`".into(),
                     ));
                 }
-            };
-            recommend::Request {
-                mood,
-                mode: settings.mode,
-                n: settings.n,
-                filters: settings.filters,
-                seed: settings.seed,
             }
         }
     };
@@ -128,7 +120,7 @@ pub async fn recommendations(
     params(MovieSearch),
     responses(
         (status = 200, description = "One page of matching films", body = MovieList),
-        (status = 400, description = "A bad parameter (unknown genre, limit out of range, ...)", body = schema::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A bad parameter (unknown genre, limit out of range, ...)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn movies(
@@ -206,7 +198,7 @@ pub struct MovieSearch {
     /// Text the title contains (case-insensitive).
     pub q: Option<String>,
     /// A genre the film has (`Comedy`, `Sci-Fi`, ...).
-    #[param(value_type = Option<schema::GenreName>)]
+    #[param(value_type = Option<Genre>)]
     pub genre: Option<String>,
     /// The year of release.
     #[param(minimum = 0, maximum = 65535)]
@@ -229,7 +221,6 @@ pub struct MovieList {
     /// How many matching films were skipped before this page.
     pub offset: usize,
     /// The films on this page.
-    #[schema(value_type = Vec<schema::Movie>)]
     pub movies: Vec<Movie>,
 }
 
@@ -330,36 +321,69 @@ impl FromRequest<AppState> for RecommendationInput {
 /// loses the name of a field whose value has the wrong type (`invalid type: string "x"` without
 /// saying where). Spelled out here, every error names its field (`min_year: invalid type: ...`),
 /// and a field that does not exist is refused instead of silently ignored. The unit test below
-/// keeps the two in step.
-#[derive(Debug, Deserialize)]
+/// keeps the two in step. The fields' doc comments are the OpenAPI document's descriptions.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct JsonRequest {
+#[schema(
+    as = RecommendationRequest,
+    description = "A recommendation request as JSON. A field not listed here is refused (400)."
+)]
+pub struct JsonRequest {
+    /// The mood to recommend for.
+    #[schema(value_type = mood::openapi::MoodInput)]
     mood: EmotionDistribution,
+    /// Match or lift the mood (default `auto`).
     #[serde(default)]
     mode: Mode,
+    /// How many films, 1 to 100 (default 10).
     #[serde(default = "default_count", deserialize_with = "whole::number")]
+    #[schema(minimum = 1, maximum = 100, default = 10)]
     n: usize,
+    /// Shuffle among near-ties, the same way for the same seed.
     #[serde(default, deserialize_with = "whole::optional")]
+    #[schema(minimum = 0, maximum = 18446744073709551615_u64)]
     seed: Option<u64>,
+    /// Released in this year or later.
     #[serde(default, deserialize_with = "whole::optional")]
+    #[schema(minimum = 0, maximum = 65535)]
     min_year: Option<u16>,
+    /// Released in this year or earlier.
     #[serde(default, deserialize_with = "whole::optional")]
+    #[schema(minimum = 0, maximum = 65535)]
     max_year: Option<u16>,
+    /// Rated at least this (0 to 10).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10)]
     min_rating: Option<f64>,
+    /// Has at least one of these genres.
     #[serde(default)]
+    #[schema(max_items = 50)]
     genres: Vec<Genre>,
+    /// Has none of these genres.
     #[serde(default)]
+    #[schema(max_items = 50)]
     exclude_genres: Vec<Genre>,
+    /// Runs at most this many minutes.
     #[serde(default, deserialize_with = "whole::optional")]
+    #[schema(minimum = 0, maximum = 65535)]
     max_runtime: Option<u16>,
+    /// Has one of these certificates (case-insensitive).
     #[serde(default)]
+    #[schema(max_items = 50, value_type = Vec<schema::ShortText>)]
     certificates: Vec<String>,
+    /// Not these films (seen already): "Title" or "Title (1999)".
     #[serde(default)]
+    #[schema(max_items = 1000, value_type = Vec<schema::ShortText>)]
     exclude_titles: Vec<String>,
+    /// Admitted at this age: the film's age band starts at this age or younger; films of
+    /// unknown band are left out (and `notes` says how many).
     #[serde(default, deserialize_with = "whole::optional")]
+    #[schema(minimum = 0, maximum = 255)]
     max_age: Option<u8>,
+    /// Family-safe films only: age band 8 or younger and no dark theme; films of unknown
+    /// band are left out (and `notes` says how many).
     #[serde(default)]
+    #[schema(default = false)]
     family: bool,
 }
 
@@ -482,19 +506,14 @@ const LIST_FIELDS: &[&str] = &["genres", "exclude_genres", "certificates", "excl
 #[derive(Debug, Default)]
 struct FormSettings {
     mood: Option<EmotionDistribution>,
-    mode: Mode,
-    n: usize,
-    seed: Option<u64>,
-    filters: Filters,
+    choice: FilmChoice,
 }
 
 impl FormSettings {
     fn parse(fields: &[(String, String)]) -> Result<Self, ApiError> {
-        let mut settings = FormSettings {
-            n: recommend::DEFAULT_COUNT,
-            ..FormSettings::default()
-        };
-        let filters = &mut settings.filters;
+        let mut settings = FormSettings::default();
+        let choice = &mut settings.choice;
+        let filters = &mut choice.filters;
         let mut seen: Vec<&str> = Vec::new();
         for (name, value) in fields {
             let value = value.trim();
@@ -516,12 +535,12 @@ impl FormSettings {
                         Some(EmotionDistribution::parse(value).map_err(|e| bad(e.to_string()))?);
                 }
                 "mode" => {
-                    settings.mode = value
+                    choice.mode = value
                         .parse()
                         .map_err(|e: recommend::UnknownMode| bad(e.to_string()))?
                 }
-                "n" => settings.n = number(value).map_err(bad)?,
-                "seed" => settings.seed = Some(number(value).map_err(bad)?),
+                "n" => choice.n = number(value).map_err(bad)?,
+                "seed" => choice.seed = Some(number(value).map_err(bad)?),
                 "min_year" => filters.min_year = Some(number(value).map_err(bad)?),
                 "max_year" => filters.max_year = Some(number(value).map_err(bad)?),
                 "max_runtime" => filters.max_runtime = Some(number(value).map_err(bad)?),
@@ -603,13 +622,13 @@ mod tests {
             ("family", "on"),
         ]))
         .expect("valid form");
-        assert_eq!(settings.filters.max_age, Some(12));
-        assert!(settings.filters.family);
-        assert_eq!(settings.mode, Mode::Lift);
-        assert_eq!(settings.n, 5);
-        assert_eq!(settings.filters.genres.len(), 3);
-        assert_eq!(settings.filters.exclude_titles, ["Up (2009)"]);
-        assert_eq!(settings.filters.min_year, None);
+        assert_eq!(settings.choice.filters.max_age, Some(12));
+        assert!(settings.choice.filters.family);
+        assert_eq!(settings.choice.mode, Mode::Lift);
+        assert_eq!(settings.choice.n, 5);
+        assert_eq!(settings.choice.filters.genres.len(), 3);
+        assert_eq!(settings.choice.filters.exclude_titles, ["Up (2009)"]);
+        assert_eq!(settings.choice.filters.min_year, None);
         assert_eq!(settings.mood.map(|m| m.emotion()), Some(mood::Emotion::Sad));
     }
 
@@ -648,8 +667,8 @@ mod tests {
     fn form_numbers_are_read_as_the_json_body_reads_them() {
         let settings = FormSettings::parse(&fields(&[("n", "1e1"), ("min_year", "1990.0")]))
             .expect("whole numbers");
-        assert_eq!(settings.n, 10);
-        assert_eq!(settings.filters.min_year, Some(1990));
+        assert_eq!(settings.choice.n, 10);
+        assert_eq!(settings.choice.filters.min_year, Some(1990));
         for value in ["1.5", "-1", "1e30", "NaN"] {
             assert!(
                 FormSettings::parse(&fields(&[("n", value)])).is_err(),
@@ -699,8 +718,8 @@ mod tests {
             ("certificates", "R"),
         ]))
         .expect("valid form");
-        assert_eq!(settings.n, 4);
-        assert_eq!(settings.filters.certificates, ["PG", "R"]);
+        assert_eq!(settings.choice.n, 4);
+        assert_eq!(settings.choice.filters.certificates, ["PG", "R"]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::pipeline::PipelineError;
 use recommend::RecommendError;
@@ -103,15 +104,24 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// The body of an error response (RFC 9457 members plus `code`, a stable name to branch on).
-#[derive(Debug, Serialize)]
-struct Problem {
+/// An error (RFC 9457 problem details), sent as `application/problem+json`: the RFC's members
+/// plus `code`, a stable name to branch on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status and `code` say what happened.
     #[serde(rename = "type")]
     kind: &'static str,
+    /// The HTTP status in words.
     title: &'static str,
+    /// The HTTP status code.
     status: u16,
+    /// What went wrong, for a person.
     detail: String,
+    /// A stable name to branch on: `bad_request`, `too_large`, `not_an_image`,
+    /// `empty_image`, `undecodable_image`, `image_too_large`, `no_face`, `nothing_left`,
+    /// `overloaded`, ...
     code: &'static str,
+    /// With `nothing_left`: the request field of the filter that emptied the list.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'static str>,
 }
@@ -250,6 +260,7 @@ impl From<PipelineError> for ApiError {
     fn from(error: PipelineError) -> Self {
         match error {
             PipelineError::Decode(error) => ApiError::Undecodable(error),
+            PipelineError::NoFace => ApiError::NoFace,
             // The detector, the model and its output are the server's business, not the client's.
             other => ApiError::Internal(other.to_string()),
         }

@@ -23,6 +23,8 @@ mod error;
 mod genre;
 mod import;
 mod movie;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod tone;
 
 use std::collections::BTreeMap;

@@ -10,6 +10,7 @@ use crate::tone::Tone;
 /// Only the title and at least one genre are always present; every other fact may be unknown
 /// in an imported catalog (TMDB has no certificates, directors or stars, for instance).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Movie {
     /// Title as the source spells it.
     pub title: String,
@@ -17,7 +18,7 @@ pub struct Movie {
     pub year: Option<u16>,
     /// Genres, normalised, in the source's order, without duplicates; never empty.
     pub genres: Vec<Genre>,
-    /// Rating on the IMDb-style 1–10 scale. `None` when unrated (e.g. TMDB with no votes).
+    /// Rating on the IMDb-style 1–10 scale; unknown when unrated (e.g. TMDB with no votes).
     pub rating: Option<f64>,
     /// Number of votes behind the rating, when the source says.
     pub votes: Option<u64>,
@@ -34,31 +35,34 @@ pub struct Movie {
     pub overview: Option<String>,
     /// Link to a poster image, when the source has one.
     pub poster_url: Option<String>,
-    /// Keywords, when the source has them (TMDB).
+    /// Keywords, when the source has them (TMDB; absent otherwise).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
-    /// A tagline, when the source has one (TMDB).
+    /// A tagline, when the source has one (TMDB; absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tagline: Option<String>,
-    /// The source's adults-only flag, when it has one.
+    /// The source's adults-only flag, when it has one (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adult: Option<bool>,
-    /// The source's own popularity figure, when it has one (TMDB).
+    /// The source's own popularity figure, when it has one (TMDB; absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub popularity: Option<f64>,
     /// One line saying what the film is: the first sentence of the overview, or the project's
-    /// own line for a film it knows. Set by the [`Catalog`](crate::Catalog) when not given.
+    /// own line for a film it knows. Set by the catalog when not given.
     #[serde(default)]
     pub synopsis: Option<String>,
-    /// The youngest age its band admits (see [`crate::min_age_of`]). Set by the catalog.
+    /// The youngest age its age band admits, when known (see `catalog::min_age_of`). Set by
+    /// the catalog.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 255))]
     pub min_age: Option<u8>,
-    /// How the film feels (see [`crate::tone_of`]). Set by the catalog when not given.
+    /// How the film feels (see `catalog::tone_of`). Set by the catalog when not given.
     #[serde(default)]
     pub tone: Option<Tone>,
     /// Share of the catalog's films less popular than this one, 0 to 1 (by the source's
-    /// popularity figure, else by vote count). Set by the catalog; `None` when it cannot tell.
+    /// popularity figure, else by vote count). Set by the catalog; absent when it cannot tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1))]
     pub popularity_rank: Option<f64>,
 }
 

@@ -342,18 +342,38 @@ pub enum ToneSource {
     Genres,
 }
 
-/// How a film feels.
+impl ToneSource {
+    /// Every source.
+    pub const ALL: [ToneSource; 3] = [ToneSource::HandSet, ToneSource::Text, ToneSource::Genres];
+
+    /// The source as written in JSON (`hand-set`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ToneSource::HandSet => "hand-set",
+            ToneSource::Text => "text",
+            ToneSource::Genres => "genres",
+        }
+    }
+}
+
+/// How a catalog film feels, with its dark themes and where the tone came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = FilmTone))]
 pub struct Tone {
     /// Pleasantness, from -1 (grim) to +1 (delightful).
+    #[cfg_attr(feature = "openapi", schema(minimum = -1, maximum = 1))]
     pub valence: f64,
     /// Intensity, from 0 (calm) to 1 (relentless).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1))]
     pub arousal: f64,
     /// Darkness, from 0 (light) to 1 (very dark).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1))]
     pub darkness: f64,
     /// Tone tags.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<ToneTag>))]
     pub tags: ToneTags,
     /// Dark themes the film deals with.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<DarkTheme>))]
     pub themes: DarkThemes,
     /// Where this came from.
     pub source: ToneSource,
@@ -914,6 +934,26 @@ mod tests {
             read_other_titles("title,year,also_known_as\nNo Such Film,1999,X\n", &facts).is_err()
         );
         assert!(facts.values().all(|fact| !fact.tags.is_empty()));
+    }
+
+    #[test]
+    fn names_are_the_json_spellings() {
+        fn json(value: impl Serialize) -> String {
+            serde_json::to_value(value)
+                .expect("serialises")
+                .as_str()
+                .expect("a string")
+                .to_owned()
+        }
+        for tag in ToneTag::ALL {
+            assert_eq!(json(tag), tag.name());
+        }
+        for theme in DarkTheme::ALL {
+            assert_eq!(json(theme), theme.name());
+        }
+        for source in ToneSource::ALL {
+            assert_eq!(json(source), source.name());
+        }
     }
 
     #[test]

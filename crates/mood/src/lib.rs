@@ -2,12 +2,16 @@
 //!
 //! Every other crate speaks of moods through these types: the expression model produces an
 //! [`EmotionDistribution`], the recommender consumes one. This crate knows nothing of images,
-//! films or models, and depends on nothing but `serde` and `thiserror`.
+//! films or models, and depends on nothing but `serde` and `thiserror` (and, with the `openapi`
+//! feature, `utoipa` for the schemas of its JSON).
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+pub mod openapi;
 
 /// One of the seven FER-2013 emotions. The discriminant is the FER-2013 class id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -21,6 +21,8 @@
 mod affinity;
 mod filter;
 mod mode;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod reason;
 mod response;
 mod tone_fit;

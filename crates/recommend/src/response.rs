@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::mode::Mode;
 
-/// The answer to a [`Request`](crate::Request):
+/// Films recommended for a mood, the answer to a `Request`:
 /// `{"mood":{…,"emotion"},"mode":…,"movies":[…]}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recommendations {
     /// The mood the films were chosen for.
     pub mood: MoodSummary,
@@ -22,14 +23,18 @@ pub struct Recommendations {
     pub notes: Vec<String>,
 }
 
-/// A film's tone as reported: `{"valence","arousal","darkness","tags"}`.
+/// How a recommended film feels: `{"valence","arousal","darkness","tags"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Tone))]
 pub struct ToneSummary {
     /// Pleasantness, -1 (grim) to +1 (delightful).
+    #[cfg_attr(feature = "openapi", schema(minimum = -1, maximum = 1))]
     pub valence: f64,
     /// Intensity, 0 (calm) to 1 (relentless).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1))]
     pub arousal: f64,
     /// Darkness, 0 (light) to 1 (very dark).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1))]
     pub darkness: f64,
     /// Tone tags (`feel-good`, `heart-warming`, `funny`, `bleak`, ...).
     pub tags: Vec<ToneTag>,
@@ -57,6 +62,7 @@ impl From<EmotionDistribution> for MoodSummary {
 
 /// One recommended film with its score and the reasons it was chosen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecommendedMovie {
     /// Title.
     pub title: String,
@@ -82,6 +88,7 @@ pub struct RecommendedMovie {
     /// One line saying what the film is, when the catalog has one.
     pub synopsis: Option<String>,
     /// The youngest age its age band admits, when known.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 255))]
     pub min_age: Option<u8>,
     /// How the film feels.
     pub tone: ToneSummary,
