@@ -28,10 +28,9 @@ use recommend::Request;
 #[path = "../crates/vision/tests/common/textured.rs"]
 mod textured;
 
-/// The development photo with one frontal face (512×512).
+/// The committed photo with one frontal face (512×512; see `testdata/README.md`).
 fn face_photo_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/photos/face_controls/images/astronaut.png")
+    devdata::testdata("astronaut.png")
 }
 
 /// Photo bytes → reading → ten films: what one upload to the API costs, minus HTTP.
@@ -44,16 +43,9 @@ fn photo_to_films(pipeline: &PhotoPipeline, catalog: &Catalog, jpeg: &[u8]) -> u
 
 fn bench(c: &mut Criterion) {
     let path = face_photo_path();
-    let face = match image::open(&path) {
-        Ok(face) => face.to_rgb8(),
-        Err(error) => {
-            eprintln!(
-                "SKIPPED the pipeline bench: cannot read the development photo {} ({error})",
-                path.display()
-            );
-            return;
-        }
-    };
+    let face = image::open(&path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+        .to_rgb8();
     let model = Arc::new(moodreel::pipeline::load_model(None).unwrap());
     let with_tta = PhotoPipeline::new(Arc::clone(&model), true).unwrap();
     let without_tta = PhotoPipeline::new(model, false).unwrap();

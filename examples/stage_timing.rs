@@ -3,8 +3,8 @@
 //! picture, on one thread: the fastest of N runs (a busy machine only ever adds time) and the
 //! median.
 //!
-//! Usage: `cargo run --release --example stage_timing [-- RUNS]` (default 200). Needs the
-//! development photo `../shared/data/photos/face_controls/images/astronaut.png`.
+//! Usage: `cargo run --release --example stage_timing [-- RUNS]` (default 200). Reads the
+//! committed portrait `testdata/astronaut.png`.
 
 #![allow(clippy::unwrap_used)] // a measuring tool that cannot set up should stop
 
@@ -12,7 +12,6 @@
 mod textured;
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use catalog::Catalog;
@@ -36,15 +35,9 @@ fn main() {
     let runs: usize = std::env::args()
         .nth(1)
         .map_or(200, |text| text.parse().unwrap());
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/photos/face_controls/images/astronaut.png");
-    let Ok(face) = image::open(&path) else {
-        eprintln!(
-            "SKIPPED: the development photo {} is not there",
-            path.display()
-        );
-        return;
-    };
+    // The committed portrait with one frontal face (512×512; see `testdata/README.md`).
+    let path = devdata::testdata("astronaut.png");
+    let face = image::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()

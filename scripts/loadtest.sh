@@ -19,8 +19,8 @@
 #   SOAK_REQUESTS=20000   uploads in the soak (0 skips it); bounded by SOAK_SECONDS=600
 #   SOAK_SAMPLE=30        seconds between two samples of the server's memory during the soak
 #   MOODREEL_BIN          a built binary to run (default: cargo build --release, then target/release)
-#   FACE_PHOTO            photo with one face to build the upload from (default: the development
-#                         photo ../shared/data/photos/face_controls/images/astronaut.png)
+#   FACE_PHOTO            photo with one face to build the upload from (default: the committed
+#                         portrait testdata/astronaut.png)
 #   SERVE_ARGS            extra arguments for `moodreel serve` (e.g. --no-tta)
 #   SLOW_CONNECTIONS=200 IDLE_CONNECTIONS=400 SLOWLORIS_SECONDS=20   the slowloris phase
 #                         (SLOWLORIS_SECONDS=0 skips it)
@@ -39,7 +39,7 @@ LEVELS="${LEVELS-1 4 16 256}"
 DURATION="${DURATION:-20}"
 SOAK_REQUESTS="${SOAK_REQUESTS:-20000}"
 SOAK_SECONDS="${SOAK_SECONDS:-600}"
-FACE_PHOTO="${FACE_PHOTO:-$root/../shared/data/photos/face_controls/images/astronaut.png}"
+FACE_PHOTO="${FACE_PHOTO:-$root/testdata/astronaut.png}"
 
 SLOWLORIS_SECONDS="${SLOWLORIS_SECONDS:-20}"
 STALLED_UPLOADS="${STALLED_UPLOADS:-60}"

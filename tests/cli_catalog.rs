@@ -23,15 +23,8 @@ fn stats_json(extra: &[&str]) -> Value {
 }
 
 fn shared_movie_file(name: &str) -> Option<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/movies")
-        .join(name);
-    if path.is_file() {
-        path.to_str().map(str::to_owned)
-    } else {
-        eprintln!("skipped: {} is absent", path.display());
-        None
-    }
+    devdata::shared_file(&format!("movies/{name}"))
+        .and_then(|path| path.to_str().map(str::to_owned))
 }
 
 const HEADER: &str = "title,year,genres,runtime_min,certificate,director,stars,rating";

@@ -15,14 +15,7 @@ const NAMES: [&str; 7] = [
 ];
 
 fn fer_csv() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/fer2013/train_publictest.csv.gz");
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!("skipped: ../shared/data/fer2013 is absent");
-        None
-    }
+    devdata::shared_file("fer2013/train_publictest.csv.gz")
 }
 
 /// The first `FACES` PublicTest rows as (emotion, pixels, row).

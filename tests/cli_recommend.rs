@@ -438,12 +438,9 @@ fn json_snapshot_on_a_tiny_catalog() {
 
 #[test]
 fn the_kaggle_imdb_file_can_be_the_catalog() {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/movies/imdb_top_1000.csv");
-    if !path.is_file() {
-        eprintln!("skipped: {} is absent", path.display());
+    let Some(path) = devdata::shared_file("movies/imdb_top_1000.csv") else {
         return;
-    }
+    };
     let json = json_of(&[
         "recommend",
         "--mood",

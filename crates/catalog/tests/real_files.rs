@@ -5,16 +5,9 @@ use std::path::PathBuf;
 
 use catalog::{Catalog, Format, Genre};
 
+/// A Kaggle file of `../shared/data/movies/`, or `None` (with a visible `SKIPPED` note).
 fn shared_movie_file(name: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/movies")
-        .join(name);
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!("skipped: {} is absent", path.display());
-        None
-    }
+    devdata::shared_file(&format!("movies/{name}"))
 }
 
 #[test]

@@ -5,10 +5,10 @@
 //! - [`testdata`]: small files committed in `testdata/` at the repository root (sources,
 //!   licences and checksums in `testdata/README.md`). Always present, a fresh clone included,
 //!   so tests that read them never skip.
-//! - [`shared_data`]: the optional development data in `../shared/data` next to the
-//!   repository (FER-2013, photo sets, film files; never committed). Absent in a fresh clone:
-//!   the function then writes a visible `SKIPPED …` line and returns `None`, and the caller
-//!   skips.
+//! - [`shared_data`] (and [`shared_file`] for one file of it): the optional development data
+//!   in `../shared/data` next to the repository (FER-2013, photo sets, film files; never
+//!   committed). Absent in a fresh clone: the function then writes a visible `SKIPPED …` line
+//!   and returns `None`, and the caller skips.
 //!
 //! A dev-dependency only; nothing here is part of the product.
 
@@ -49,6 +49,22 @@ pub fn shared_data(what: &str) -> Option<PathBuf> {
             std::io::stderr(),
             "SKIPPED {what}: development data not found at {}",
             dir.display()
+        );
+        None
+    }
+}
+
+/// A file of the development data, `relative` to `../shared/data` (`movies/tmdb_5000_movies.csv`),
+/// or `None` (with a `SKIPPED` note on stderr) when it is absent: the caller then skips.
+pub fn shared_file(relative: &str) -> Option<PathBuf> {
+    let path = shared_data(relative)?.join(relative);
+    if path.is_file() {
+        Some(path)
+    } else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {relative}: {} is absent",
+            path.display()
         );
         None
     }

@@ -9,7 +9,6 @@
 //! picks of each lifting list with their tone and judgement).
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 
 use catalog::{Catalog, ToneTag, title_key};
 use mood::{Emotion, EmotionDistribution};
@@ -36,16 +35,12 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let mut catalogs = vec![("built-in".to_owned(), Catalog::builtin().clone())];
-    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/movies");
     for (name, file) in [
         ("IMDB", "imdb_top_1000.csv"),
         ("TMDB", "tmdb_5000_movies.csv"),
     ] {
-        let path = shared.join(file);
-        if path.is_file() {
+        if let Some(path) = devdata::shared_file(&format!("movies/{file}")) {
             catalogs.push((name.to_owned(), Catalog::from_path(&path)?));
-        } else {
-            println!("skipped the {name} catalog: {} is absent", path.display());
         }
     }
     let show_lists = std::env::args().any(|arg| arg == "--lists");

@@ -4,8 +4,6 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 use catalog::{Catalog, Movie};
 use mood::{Emotion, EmotionDistribution};
 use recommend::{Mode, Recommendations, RecommendedMovie, Request};
@@ -17,16 +15,11 @@ pub fn catalogs() -> Vec<(&'static str, Catalog)> {
         ("IMDB", "imdb_top_1000.csv"),
         ("TMDB", "tmdb_5000_movies.csv"),
     ] {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/movies")
-            .join(file);
-        if path.is_file() {
+        if let Some(path) = devdata::shared_file(&format!("movies/{file}")) {
             catalogs.push((
                 name,
                 Catalog::from_path(&path).expect("the Kaggle file loads"),
             ));
-        } else {
-            eprintln!("skipped the {name} catalog: {} is absent", path.display());
         }
     }
     catalogs
