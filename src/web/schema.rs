@@ -298,8 +298,10 @@ pub struct Face {
     /// Where the face is, in pixels of the photo as shown.
     #[schema(rename = "box")]
     bounds: FaceBox,
-    /// The detector's score (higher is surer).
+    /// The detector's score, 0..1 (higher is surer).
     score: f64,
+    /// Eyes, nose tip, mouth and ears; absent when the detector gave none.
+    landmarks: Option<Landmarks>,
     /// The most probable emotion.
     emotion: EmotionName,
     /// Its probability.
@@ -323,6 +325,35 @@ pub struct FaceBox {
     w: u32,
     /// Height.
     h: u32,
+}
+
+/// Six face keypoints in pixels of the photo as shown. "Right" and "left" are the person's: in
+/// a frontal photo the right eye is on the photo's left.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Landmarks {
+    /// The person's right eye.
+    right_eye: Point,
+    /// The person's left eye.
+    left_eye: Point,
+    /// The tip of the nose.
+    nose_tip: Point,
+    /// The centre of the mouth.
+    mouth: Point,
+    /// The person's right ear (tragion).
+    right_ear: Point,
+    /// The person's left ear (tragion).
+    left_ear: Point,
+}
+
+/// A point in pixels (one decimal), from the photo's top-left corner.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Point {
+    /// From the left edge.
+    x: f32,
+    /// From the top edge.
+    y: f32,
 }
 
 /// A photo sent as `multipart/form-data`; no other field.
