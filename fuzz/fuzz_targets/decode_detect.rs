@@ -3,7 +3,7 @@
 //!
 //! Sizes are lowered so that each input stays fast under the sanitizer: a quarter megapixel
 //! instead of forty for the decoder, a working image of at most 96 px for the detector (its
-//! networks always read 128 and 192 px views, so the code paths are the same).
+//! networks read views of fixed sizes whatever the photo's, so the code paths are the same).
 #![no_main]
 
 use std::sync::OnceLock;

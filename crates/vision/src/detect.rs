@@ -128,8 +128,8 @@ pub struct DetectorSettings {
     /// The short-range model also reads square tiles of the photo this fraction of its longer
     /// side wide, for faces too small for the whole-photo views; zero turns the tiles off.
     pub tile_side: f32,
-    /// Tile detections scoring below this are dropped: a zoomed-in tile of a textured photo
-    /// fools the model more often than the whole photo does.
+    /// Tile and large-view detections scoring below this are dropped: a zoomed-in view of a
+    /// textured photo fools the model more often than the whole photo does.
     pub tile_threshold: f32,
     /// Neighbouring tiles overlap by at least this fraction of a tile, so that a face up to
     /// this fraction of a tile wide lies wholly inside one of them.
@@ -137,6 +137,11 @@ pub struct DetectorSettings {
     /// Detections of all views overlapping by more than this (intersection over union) are
     /// merged into one face.
     pub merge_overlap: f32,
+    /// The short-range model also reads the whole photo, uncropped, resampled to this many
+    /// pixels on its longer side (the shorter in proportion, both rounded up to multiples of
+    /// 16): at 256, twice the network's own side, it sees faces as large as half-side tiles
+    /// show them, in one picture without seams. Zero turns this view off.
+    pub large_view_side: u32,
 }
 
 impl Default for DetectorSettings {
@@ -147,10 +152,11 @@ impl Default for DetectorSettings {
             padded_view: 1.5,
             whole_view: true,
             full_range_threshold: None,
-            tile_side: 0.5,
-            tile_threshold: 0.70,
+            tile_side: 0.0,
+            tile_threshold: 0.74,
             tile_overlap: 0.5,
             merge_overlap: 0.3,
+            large_view_side: 320,
         }
     }
 }
@@ -193,7 +199,19 @@ const BORDER_LEVEL: f32 = 0.0;
 struct View {
     left: f32,
     top: f32,
-    side: f32,
+    width: f32,
+    height: f32,
+}
+
+impl View {
+    fn square(left: f32, top: f32, side: f32) -> Self {
+        Self {
+            left,
+            top,
+            width: side,
+            height: side,
+        }
+    }
 }
 
 impl FaceDetector {
@@ -227,10 +245,12 @@ impl FaceDetector {
         let scale_x = width as f32 / working.width() as f32;
         let scale_y = height as f32 / working.height() as f32;
         let long = working.width().max(working.height()) as f32;
-        let centred = |side: f32| View {
-            left: (working.width() as f32 - side) / 2.0,
-            top: (working.height() as f32 - side) / 2.0,
-            side,
+        let centred = |side: f32| {
+            View::square(
+                (working.width() as f32 - side) / 2.0,
+                (working.height() as f32 - side) / 2.0,
+                side,
+            )
         };
         let mut short_views = Vec::new();
         if self.settings.whole_view {
@@ -246,7 +266,7 @@ impl FaceDetector {
             let step = side * (1.0 - self.settings.tile_overlap);
             for top in tile_starts(height, side, step) {
                 for left in tile_starts(width, side, step) {
-                    tiles.push(View { left, top, side });
+                    tiles.push(View::square(left, top, side));
                 }
             }
         }
@@ -258,6 +278,9 @@ impl FaceDetector {
             self.settings.score_threshold,
         ));
         found.extend(self.read_views(&self.short, &working, &tiles, self.settings.tile_threshold));
+        if self.settings.large_view_side > 0 {
+            found.extend(self.read_large_view(&working));
+        }
         if let Some(threshold) = self.settings.full_range_threshold {
             found.extend(self.read_views(&self.full, &working, &[centred(long)], threshold));
         }
@@ -291,7 +314,7 @@ impl FaceDetector {
         let integral = Integral::new(working);
         let mut pixels = vec![0.0f32; views.len() * 3 * side * side];
         for (view, out) in views.iter().zip(pixels.chunks_exact_mut(3 * side * side)) {
-            sample_view(working, &integral, *view, side, out);
+            sample_view(working, &integral, *view, (side, side), out);
         }
         let per_view = match model.detect(pixels, views.len(), min_score) {
             Ok(per_view) => per_view,
@@ -309,6 +332,49 @@ impl FaceDetector {
             }
         }
         found
+    }
+
+    /// Runs the short-range model once on the whole working image resampled to
+    /// `large_view_side` pixels on its longer side (centred in a picture whose sides are
+    /// multiples of 16) and returns the detections in working-image pixels.
+    fn read_large_view(&self, working: &RgbImage) -> Vec<Detection> {
+        let (width, height) = (working.width() as f32, working.height() as f32);
+        let step = width.max(height) / self.settings.large_view_side as f32;
+        // `as` saturates; the working image is at most a few thousand pixels wide.
+        let multiple_of_16 = |length: f32| ((length / step / 16.0).ceil().max(1.0) as usize) * 16;
+        let (input_width, input_height) = (multiple_of_16(width), multiple_of_16(height));
+        let view = View {
+            left: (width - input_width as f32 * step) / 2.0,
+            top: (height - input_height as f32 * step) / 2.0,
+            width: input_width as f32 * step,
+            height: input_height as f32 * step,
+        };
+        let integral = Integral::new(working);
+        let mut pixels = vec![0.0f32; 3 * input_width * input_height];
+        sample_view(
+            working,
+            &integral,
+            view,
+            (input_width, input_height),
+            &mut pixels,
+        );
+        match self.short.detect_sized(
+            pixels,
+            input_height,
+            input_width,
+            self.settings.tile_threshold,
+        ) {
+            Ok(detections) => blaze::weighted_nms(detections, self.settings.merge_overlap)
+                .iter()
+                .map(|detection| to_working(detection, &view))
+                .collect(),
+            Err(error) => {
+                // The input's sides are multiples of 16 by construction; a photo must never
+                // make the detector panic.
+                tracing::error!(%error, "face model failed");
+                Vec::new()
+            }
+        }
     }
 }
 
@@ -334,8 +400,8 @@ fn tile_starts(length: f32, side: f32, step: f32) -> Vec<f32> {
 
 /// A detection in a view's normalised coordinates, in working-image pixels.
 fn to_working(detection: &Detection, view: &View) -> Detection {
-    let x = |u: f32| view.left + u * view.side;
-    let y = |v: f32| view.top + v * view.side;
+    let x = |u: f32| view.left + u * view.width;
+    let y = |v: f32| view.top + v * view.height;
     Detection {
         x_min: x(detection.x_min),
         y_min: y(detection.y_min),
@@ -399,6 +465,11 @@ fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
     if !(settings.padded_view == 0.0 || (1.0..=4.0).contains(&settings.padded_view)) {
         return Err(DetectorError::InvalidSettings(
             "padded_view must be 0 or lie in [1, 4]",
+        ));
+    }
+    if !(settings.large_view_side == 0 || (16..=2048).contains(&settings.large_view_side)) {
+        return Err(DetectorError::InvalidSettings(
+            "large_view_side must be 0 or lie in [16, 2048]",
         ));
     }
     if !(0.0..1.0).contains(&settings.merge_overlap) {
@@ -524,19 +595,25 @@ impl Integral {
     }
 }
 
-/// Fills `out` (one NHWC picture, `side × side × 3`) with a view of the working image
-/// resampled to `side × side`, scaled to −1..1. A view pixel covering several image pixels is
+/// Fills `out` (one NHWC picture, `columns × rows × 3`) with a view of the working image
+/// resampled to `columns × rows` (the same step on both axes), scaled to −1..1. A view pixel covering several image pixels is
 /// their mean; one covering less than two is interpolated bilinearly. Outside the image the
 /// view is [`BORDER_LEVEL`].
-fn sample_view(image: &RgbImage, integral: &Integral, view: View, side: usize, out: &mut [f32]) {
+fn sample_view(
+    image: &RgbImage,
+    integral: &Integral,
+    view: View,
+    (columns, rows): (usize, usize),
+    out: &mut [f32],
+) {
     let (width, height) = (image.width() as usize, image.height() as usize);
-    let step = view.side / side as f32;
+    let step = view.width / columns as f32;
     let raw = image.as_raw();
-    for row in 0..side {
-        for column in 0..side {
+    for row in 0..rows {
+        for column in 0..columns {
             let x0 = view.left + column as f32 * step;
             let y0 = view.top + row as f32 * step;
-            let index = row * side + column;
+            let index = row * columns + column;
             let centre_x = x0 + step / 2.0;
             let centre_y = y0 + step / 2.0;
             if centre_x < 0.0

@@ -11,10 +11,10 @@ mod common;
 use vision::FaceDetector;
 
 /// The share of pasted faces the detector must keep finding. The project aims at 99%; BlazeFace
-/// with its tiles finds 86.7% of this set (260/300; the SeetaFace cascade it replaced found
-/// 89.3%): the smallest pasted faces (60 px) are still small in its views (`docs/vision.md`).
-/// This floor guards against regressions only.
-const RECALL_FLOOR: f64 = 0.84;
+/// with its large view finds 93.7% of this set (281/300; the SeetaFace cascade it replaced found
+/// 89.3%): the smallest pasted faces (60–90 px) are still small in its views
+/// (`docs/vision.md`). This floor guards against regressions only.
+const RECALL_FLOOR: f64 = 0.90;
 
 #[test]
 fn round_trip_recall() -> anyhow::Result<()> {

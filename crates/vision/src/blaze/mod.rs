@@ -37,6 +37,7 @@ pub(crate) struct Anchor {
 }
 
 /// MediaPipe's `SsdAnchorsCalculator` options that differ between the two models.
+#[derive(Debug)]
 struct AnchorOptions {
     side: usize,
     strides: &'static [usize],
@@ -67,6 +68,12 @@ const FULL_RANGE_ANCHORS: AnchorOptions = AnchorOptions {
 /// layers with the same stride share one grid; within a cell, the anchors of those layers follow
 /// each other (one per aspect ratio, plus the interpolated one).
 fn anchors(options: &AnchorOptions) -> Vec<Anchor> {
+    anchors_sized(options, options.side, options.side)
+}
+
+/// The anchors for an input of `height × width` pixels (a grid of `height / stride` by
+/// `width / stride` cells per layer); the square input the model was made for is one case.
+fn anchors_sized(options: &AnchorOptions, height: usize, width: usize) -> Vec<Anchor> {
     // Scales only decide how many anchors a cell has, since the sizes are fixed.
     let _ = (options.min_scale, options.max_scale);
     let mut anchors = Vec::new();
@@ -79,13 +86,14 @@ fn anchors(options: &AnchorOptions) -> Vec<Anchor> {
             per_cell += 1 + usize::from(options.interpolated);
             last += 1;
         }
-        let cells = options.side.div_ceil(strides[layer]);
-        for y in 0..cells {
-            for x in 0..cells {
+        let rows = height.div_ceil(strides[layer]);
+        let columns = width.div_ceil(strides[layer]);
+        for y in 0..rows {
+            for x in 0..columns {
                 for _ in 0..per_cell {
                     anchors.push(Anchor {
-                        x: (x as f32 + 0.5) / cells as f32,
-                        y: (y as f32 + 0.5) / cells as f32,
+                        x: (x as f32 + 0.5) / columns as f32,
+                        y: (y as f32 + 0.5) / rows as f32,
                     });
                 }
             }
@@ -136,6 +144,7 @@ impl Detection {
 pub(crate) struct Blaze {
     network: Network,
     anchors: Vec<Anchor>,
+    options: &'static AnchorOptions,
 }
 
 impl Blaze {
@@ -147,7 +156,7 @@ impl Blaze {
         }
     }
 
-    fn new(bytes: &[u8], options: &AnchorOptions) -> Result<Self, NetworkError> {
+    fn new(bytes: &[u8], options: &'static AnchorOptions) -> Result<Self, NetworkError> {
         let network = Network::from_bytes(bytes)?;
         if network.side() != options.side {
             return Err(NetworkError::Graph(format!(
@@ -159,6 +168,7 @@ impl Blaze {
         Ok(Self {
             network,
             anchors: anchors(options),
+            options,
         })
     }
 
@@ -201,9 +211,37 @@ impl Blaze {
                 let logits = &raw.logits[input * anchors..(input + 1) * anchors];
                 let regressors =
                     &raw.regressors[input * anchors * COORDS..(input + 1) * anchors * COORDS];
-                decode(logits, regressors, &self.anchors, scale, min_score)
+                decode(logits, regressors, &self.anchors, (scale, scale), min_score)
             })
             .collect())
+    }
+
+    /// Runs the network on one picture of `height × width` pixels (multiples of 16; see
+    /// [`Network::run_sized`]) and returns its detections scoring at least `min_score`, before
+    /// suppression, in coordinates normalised to that picture (0..1 on each axis).
+    pub(crate) fn detect_sized(
+        &self,
+        pixels: Vec<f32>,
+        height: usize,
+        width: usize,
+        min_score: f32,
+    ) -> Result<Vec<Detection>, NetworkError> {
+        let raw = self.network.run_sized(pixels, height, width)?;
+        let anchors = anchors_sized(self.options, height, width);
+        if raw.logits.len() != anchors.len() || raw.regressors.len() != anchors.len() * COORDS {
+            return Err(NetworkError::Graph(format!(
+                "{} scores for {} anchors",
+                raw.logits.len(),
+                anchors.len()
+            )));
+        }
+        Ok(decode(
+            &raw.logits,
+            &raw.regressors,
+            &anchors,
+            (width as f32, height as f32),
+            min_score,
+        ))
     }
 }
 
@@ -226,12 +264,12 @@ pub fn run_raw(model: BlazeModel, nhwc: &[f32]) -> Result<(Vec<f32>, Vec<f32>), 
 
 /// MediaPipe's `TensorsToDetectionsCalculator` for these models: scores are the sigmoid of the
 /// logits clipped to ±100; box centre and keypoints are offsets from the anchor in input pixels,
-/// box size in input pixels.
+/// box size in input pixels. `(scale_x, scale_y)` is the input's width and height.
 fn decode(
     logits: &[f32],
     regressors: &[f32],
     anchors: &[Anchor],
-    scale: f32,
+    (scale_x, scale_y): (f32, f32),
     min_score: f32,
 ) -> Vec<Detection> {
     let mut detections = Vec::new();
@@ -245,17 +283,17 @@ fn decode(
         if score.is_nan() || score < min_score {
             continue;
         }
-        let centre_x = values[0] / scale + anchor.x;
-        let centre_y = values[1] / scale + anchor.y;
-        let width = values[2] / scale;
-        let height = values[3] / scale;
+        let centre_x = values[0] / scale_x + anchor.x;
+        let centre_y = values[1] / scale_y + anchor.y;
+        let width = values[2] / scale_x;
+        let height = values[3] / scale_y;
         if !(width > 0.0 && height > 0.0 && centre_x.is_finite() && centre_y.is_finite()) {
             continue;
         }
         let keypoints = std::array::from_fn(|k| {
             (
-                values[4 + 2 * k] / scale + anchor.x,
-                values[5 + 2 * k] / scale + anchor.y,
+                values[4 + 2 * k] / scale_x + anchor.x,
+                values[5 + 2 * k] / scale_y + anchor.y,
             )
         });
         detections.push(Detection {
@@ -367,5 +405,38 @@ mod tests {
                 .expect("runs");
             assert_eq!(out.len(), 2);
         }
+    }
+
+    #[test]
+    fn a_wider_input_has_a_wider_grid_and_the_same_answers_for_its_square() {
+        // 320×240: a 40×30 grid with two anchors per cell, then 20×15 with six.
+        let wide = anchors_sized(&SHORT_RANGE_ANCHORS, 240, 320);
+        assert_eq!(wide.len(), 40 * 30 * 2 + 20 * 15 * 6);
+        assert_eq!(
+            wide[2400],
+            Anchor {
+                x: 0.5 / 20.0,
+                y: 0.5 / 15.0
+            }
+        );
+        let blaze = Blaze::embedded(BlazeModel::ShortRange).expect("the embedded model loads");
+        let found = blaze
+            .detect_sized(vec![0.1; 3 * 240 * 320], 240, 320, 0.0)
+            .expect("runs");
+        assert_eq!(found.len(), wide.len());
+        // The square input through the sized path gives what the batch path gives.
+        let square = blaze
+            .detect_sized(vec![0.2; 3 * 128 * 128], 128, 128, 0.0)
+            .expect("runs");
+        let batch = blaze
+            .detect(vec![0.2; 3 * 128 * 128], 1, 0.0)
+            .expect("runs");
+        assert_eq!(square, batch[0]);
+        // Sides that are not multiples of 16 are refused, not run.
+        assert!(
+            blaze
+                .detect_sized(vec![0.0; 3 * 100 * 100], 100, 100, 0.0)
+                .is_err()
+        );
     }
 }

@@ -309,19 +309,46 @@ impl Network {
             logits: Vec::new(),
         };
         for picture in pixels.chunks_exact(per_picture) {
-            let one = self.run_one(picture.to_vec())?;
+            let one = self.run_one(picture.to_vec(), side, side)?;
             output.regressors.extend_from_slice(&one.regressors);
             output.logits.extend_from_slice(&one.logits);
         }
         Ok(output)
     }
 
-    fn run_one(&self, pixels: Vec<f32>) -> Result<RawOutput, NetworkError> {
-        let side = self.side;
+    /// Runs the network on one picture of any size whose sides are multiples of 16 (the
+    /// network halves its maps four times; its convolutions and pooling then work exactly as on
+    /// the square input it was trained on), given as NHWC values in −1..1.
+    pub(crate) fn run_sized(
+        &self,
+        pixels: Vec<f32>,
+        height: usize,
+        width: usize,
+    ) -> Result<RawOutput, NetworkError> {
+        if height == 0 || width == 0 || height % 16 != 0 || width % 16 != 0 {
+            return Err(graph_error(format!(
+                "a {width}×{height} picture: both sides must be multiples of 16"
+            )));
+        }
+        if pixels.len() != 3 * height * width {
+            return Err(graph_error(format!(
+                "{} input values for a picture of {width}×{height}",
+                pixels.len()
+            )));
+        }
+        self.run_one(pixels, height, width)
+    }
+
+    fn run_one(
+        &self,
+        pixels: Vec<f32>,
+        height: usize,
+        width: usize,
+    ) -> Result<RawOutput, NetworkError> {
         let mut values: Vec<Option<Value>> = vec![None; self.readers.len()];
         let mut left = self.readers.clone();
         values[self.input] = Some(Value::Map {
-            shape: [1, side, side, 3],
+            shape: [1, height, width, 3],
             data: pixels,
         });
         for op in &self.ops {
@@ -537,19 +564,14 @@ fn step(op: &Op, values: &mut [Option<Value>], left: &mut [usize]) -> Result<Val
                 return Err(graph_error("adding values of different shapes"));
             }
             let mut sum = a;
-            for (value, add) in data_mut(&mut sum).iter_mut().zip(data_of(&b)) {
-                *value += add;
-                if *relu {
-                    *value = value.max(0.0);
-                }
-            }
+            let arch = pulp::Arch::new();
+            arch.dispatch(|| add_in_place(data_mut(&mut sum), data_of(&b), *relu));
             return Ok(sum);
         }
         Op::Relu { x, .. } => {
             let mut value = owned(*x)?;
-            for value in data_mut(&mut value) {
-                *value = value.max(0.0);
-            }
+            let arch = pulp::Arch::new();
+            arch.dispatch(|| relu_in_place(data_mut(&mut value)));
             return Ok(value);
         }
         Op::Flatten { x, last, .. } => {
@@ -798,6 +820,28 @@ fn add_bias(out: &mut [f32], bias: &[f32], relu: bool) {
         if relu {
             *value = value.max(0.0);
         }
+    }
+}
+
+/// `out += add`, then ReLU when asked; inlined into a `pulp` dispatch (see `Conv::depthwise`).
+#[inline(always)]
+fn add_in_place(out: &mut [f32], add: &[f32], relu: bool) {
+    if relu {
+        for (value, add) in out.iter_mut().zip(add) {
+            *value = (*value + add).max(0.0);
+        }
+    } else {
+        for (value, add) in out.iter_mut().zip(add) {
+            *value += add;
+        }
+    }
+}
+
+/// ReLU in place; inlined into a `pulp` dispatch.
+#[inline(always)]
+fn relu_in_place(values: &mut [f32]) {
+    for value in values {
+        *value = value.max(0.0);
     }
 }
 
