@@ -254,16 +254,20 @@ pub struct AnalyzeResponse {
     pub mood: Option<MoodSummary>,
 }
 
-/// One face and how it reads: `{"box":{"x","y","w","h"},"score","emotion","confidence",
-/// "uncertain","probabilities":{…}}`.
+/// One face and how it reads: `{"box":{"x","y","w","h"},"score","landmarks":{…},"emotion",
+/// "confidence","uncertain","probabilities":{…}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(as = Face)]
 pub struct FaceResponse {
     /// Where the face is, in pixels of the photo as shown.
     #[serde(rename = "box")]
     pub bounds: BoxResponse,
-    /// The detector's score (higher is surer; faces score at least 2).
+    /// The detector's score, 0..1 (higher is surer).
     pub score: f64,
+    /// Eyes, nose tip, mouth and ears, in pixels of the photo as shown (absent when the
+    /// detector gave none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmarks: Option<LandmarksResponse>,
     /// The most probable emotion.
     pub emotion: Emotion,
     /// Its probability.
@@ -289,6 +293,57 @@ pub struct BoxResponse {
     pub h: u32,
 }
 
+/// A point in pixels of the photo as shown (one decimal), from its top-left corner.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Point)]
+pub struct PointResponse {
+    /// From the left edge.
+    pub x: f32,
+    /// From the top edge.
+    pub y: f32,
+}
+
+/// Six face keypoints in pixels of the photo as shown; "right" and "left" are the person's
+/// (the right eye is on the photo's left in a frontal photo). Names as
+/// `vision::LANDMARK_NAMES`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = Landmarks)]
+pub struct LandmarksResponse {
+    /// The person's right eye.
+    pub right_eye: PointResponse,
+    /// The person's left eye.
+    pub left_eye: PointResponse,
+    /// The tip of the nose.
+    pub nose_tip: PointResponse,
+    /// The centre of the mouth.
+    pub mouth: PointResponse,
+    /// The person's right ear (tragion).
+    pub right_ear: PointResponse,
+    /// The person's left ear (tragion).
+    pub left_ear: PointResponse,
+}
+
+impl From<&vision::Landmarks> for LandmarksResponse {
+    fn from(landmarks: &vision::Landmarks) -> Self {
+        // One decimal: sub-pixel digits beyond that are noise.
+        let point = |index: usize| {
+            let (x, y) = landmarks.points[index];
+            PointResponse {
+                x: (x * 10.0).round() / 10.0,
+                y: (y * 10.0).round() / 10.0,
+            }
+        };
+        Self {
+            right_eye: point(0),
+            left_eye: point(1),
+            nose_tip: point(2),
+            mouth: point(3),
+            right_ear: point(4),
+            left_ear: point(5),
+        }
+    }
+}
+
 impl AnalyzeResponse {
     /// The response for a photo read by the pipeline.
     pub fn new(file: Option<String>, reading: &PhotoReading) -> Self {
@@ -312,6 +367,7 @@ impl From<&FaceReading> for FaceResponse {
                 h: reading.face.height,
             },
             score: round(reading.face.score, 3),
+            landmarks: reading.face.landmarks.as_ref().map(LandmarksResponse::from),
             emotion: reading.emotion(),
             confidence: round(reading.confidence(), 4),
             uncertain: reading.uncertain(),
@@ -336,7 +392,8 @@ mod tests {
                 y: 0,
                 width: side,
                 height: side,
-                score: 3.0,
+                score: 0.9,
+                landmarks: None,
             },
             probabilities: EmotionDistribution::certain(emotion),
         }

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use ab_glyph::{FontRef, PxScale};
 use anyhow::{Context, anyhow};
 use image::{Rgb, RgbImage};
-use imageproc::drawing::{draw_filled_rect_mut, draw_hollow_rect_mut, draw_text_mut, text_size};
+use imageproc::drawing::{
+    draw_filled_circle_mut, draw_filled_rect_mut, draw_hollow_rect_mut, draw_text_mut, text_size,
+};
 use imageproc::rect::Rect;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -212,7 +214,8 @@ fn summarise(out: &mut String, response: &AnalyzeResponse) {
     out.push('\n');
 }
 
-/// The photo with a box and an "emotion NN%" label on every face, in DejaVu Sans.
+/// The photo with a box, its landmarks (dots) and an "emotion NN%" label on every face, in
+/// DejaVu Sans.
 fn annotate(photo: &RgbImage, reading: &PhotoReading) -> RgbImage {
     let mut canvas = photo.clone();
     let font = FontRef::try_from_slice(dejavu::sans::bold());
@@ -231,6 +234,15 @@ fn annotate(photo: &RgbImage, reading: &PhotoReading) -> RgbImage {
             if inset_w > 0 && inset_h > 0 {
                 let rect = Rect::at(x + inset as i32, y + inset as i32).of_size(inset_w, inset_h);
                 draw_hollow_rect_mut(&mut canvas, rect, colour);
+            }
+        }
+        if let Some(landmarks) = &face.face.landmarks {
+            let radius = (thickness as i32 + 1).max(2);
+            for &(point_x, point_y) in &landmarks.points {
+                // `as` saturates: a point far outside the photo is simply not drawn.
+                let centre = (point_x.round() as i32, point_y.round() as i32);
+                draw_filled_circle_mut(&mut canvas, centre, radius + 1, Rgb([0, 0, 0]));
+                draw_filled_circle_mut(&mut canvas, centre, radius, colour);
             }
         }
         let Ok(font) = &font else { continue };

@@ -164,6 +164,7 @@ fn main() -> anyhow::Result<()> {
                 width: m.side,
                 height: m.side,
                 score: 0.0,
+                landmarks: None,
             };
             let crop = vision::crop_with_rule(&canvas(original, m.side), &truth, &bare_box);
             common::mean_abs_diff(&crop, original)

@@ -1,11 +1,11 @@
-//! Times face detection with the large-faces-first search off and on, on the same pictures in the
-//! same run (alternating, so that machine load hits both alike): a 640×480 and a 4000×3000 JPEG
-//! with one face (the `pipeline` bench's pictures, built from the development photo
-//! `face_controls/images/astronaut.png`), one 640×480 picture without a face, and every
-//! `faces_dev` photo. Prints the median time per detection and the faces found.
+//! Times face detection with the default views and with the earlier six half-side tiles in
+//! place of the large view, on the same pictures in the same run (alternating, so that machine
+//! load hits both alike), on one thread:
+//! a 640×480 and a 4000×3000 JPEG with one face (the `pipeline` bench's pictures, built from the
+//! development photo `face_controls/images/astronaut.png`), one 640×480 picture without a face,
+//! and every `faces_dev` photo. Prints the median time per detection and the faces found.
 //!
-//! Usage: `cargo run --release -p vision --example detect_timing [-- ROUNDS]` (default 15);
-//! `VISION_LARGE_FIRST=N` compares `large_first_side` N instead of the default against 0.
+//! Usage: `cargo run --release -p vision --example detect_timing [-- ROUNDS]` (default 15).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -64,56 +64,53 @@ fn main() -> anyhow::Result<()> {
         ("640×480, no face".into(), vec![photo(None, 640, 480, 0)?]),
         (format!("faces_dev, {} photos (per photo)", dev.len()), dev),
     ];
-    let off = FaceDetector::with_settings(DetectorSettings {
-        large_first_side: 0,
+    let off = FaceDetector::new()?;
+    let on = FaceDetector::with_settings(DetectorSettings {
+        tile_side: 0.5,
+        tile_threshold: 0.70,
+        large_view_side: 0,
         ..DetectorSettings::default()
     })?;
-    let default = DetectorSettings::default();
-    let on = FaceDetector::with_settings(DetectorSettings {
-        large_first_side: match std::env::var("VISION_LARGE_FIRST") {
-            Ok(text) => text.parse()?,
-            Err(_) => default.large_first_side,
-        },
-        ..default
-    })?;
     println!(
-        "large_first_side {} against 0; {rounds} rounds, median ms per photo",
-        on.settings().large_first_side
+        "the default views (default) against six half-side tiles instead of the large view (tiles); {rounds} rounds, median ms per photo, one thread"
     );
-    for (name, images) in &pictures {
-        let rounds = if images.len() > 1 {
-            rounds.div_ceil(5)
-        } else {
-            rounds
-        };
-        let (mut times_off, mut times_on) = (Vec::new(), Vec::new());
-        let (mut faces_off, mut faces_on) = (0, 0);
-        for _ in 0..rounds {
-            for (detector, times, faces) in [
-                (&off, &mut times_off, &mut faces_off),
-                (&on, &mut times_on, &mut faces_on),
-            ] {
-                let start = Instant::now();
-                *faces = images
-                    .iter()
-                    .map(|image| detector.detect(image).len())
-                    .sum::<usize>();
-                times.push(start.elapsed().as_secs_f64() * 1000.0 / images.len() as f64);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    pool.install(|| -> anyhow::Result<()> {
+        for (name, images) in &pictures {
+            let rounds = if images.len() > 1 {
+                rounds.div_ceil(5)
+            } else {
+                rounds
+            };
+            let (mut times_off, mut times_on) = (Vec::new(), Vec::new());
+            let (mut faces_off, mut faces_on) = (0, 0);
+            for _ in 0..rounds {
+                for (detector, times, faces) in [
+                    (&off, &mut times_off, &mut faces_off),
+                    (&on, &mut times_on, &mut faces_on),
+                ] {
+                    let start = Instant::now();
+                    *faces = images
+                        .iter()
+                        .map(|image| detector.detect(image).len())
+                        .sum::<usize>();
+                    times.push(start.elapsed().as_secs_f64() * 1000.0 / images.len() as f64);
+                }
             }
+            if images.len() == 1 {
+                let widths: Vec<u32> = on
+                    .detect(&images[0])
+                    .iter()
+                    .map(|face| face.width)
+                    .collect();
+                println!("{name}: box widths in the photo {widths:?}");
+            }
+            println!(
+                "{name}: default {:.2} ms ({faces_off} faces), tiles {:.2} ms ({faces_on} faces)",
+                median(&mut times_off),
+                median(&mut times_on)
+            );
         }
-        if images.len() == 1 {
-            let widths: Vec<u32> = on
-                .detect(&images[0])
-                .iter()
-                .map(|face| face.width)
-                .collect();
-            println!("{name}: box widths in the photo {widths:?}");
-        }
-        println!(
-            "{name}: off {:.2} ms ({faces_off} faces), on {:.2} ms ({faces_on} faces)",
-            median(&mut times_off),
-            median(&mut times_on)
-        );
-    }
-    Ok(())
+        Ok(())
+    })
 }

@@ -152,7 +152,10 @@ fn faces_dev_recall(data: &Path, detector: &FaceDetector) -> anyhow::Result<(usi
 }
 
 /// The default settings, each overridable by an environment variable (`VISION_SCORE`,
-/// `VISION_PYRAMID`, `VISION_STEP`, `VISION_MAX_SIDE`, `VISION_MIN_SIDE`, `VISION_BORDER`, `VISION_LARGE_FIRST`).
+/// `VISION_FULL_SCORE` (above 1: no full-range view), `VISION_PADDED` (0: no padded view),
+/// `VISION_WHOLE` (false: no whole view), `VISION_TILE_SIDE` (0: no tiles),
+/// `VISION_TILE_SCORE`, `VISION_TILE_OVERLAP`, `VISION_LARGE_VIEW` (0: no large view),
+/// `VISION_MAX_SIDE`, `VISION_MERGE`).
 fn settings_from_env() -> anyhow::Result<DetectorSettings> {
     fn var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
     where
@@ -166,12 +169,16 @@ fn settings_from_env() -> anyhow::Result<DetectorSettings> {
     let default = DetectorSettings::default();
     Ok(DetectorSettings {
         score_threshold: var("VISION_SCORE", default.score_threshold)?,
-        pyramid_scale_factor: var("VISION_PYRAMID", default.pyramid_scale_factor)?,
-        window_step: var("VISION_STEP", default.window_step)?,
+        // A full-range threshold above 1 turns that view off.
+        full_range_threshold: Some(var("VISION_FULL_SCORE", 2.0f32)?).filter(|t| *t <= 1.0),
+        padded_view: var("VISION_PADDED", default.padded_view)?,
+        whole_view: var("VISION_WHOLE", default.whole_view)?,
+        tile_side: var("VISION_TILE_SIDE", default.tile_side)?,
+        tile_threshold: var("VISION_TILE_SCORE", default.tile_threshold)?,
+        tile_overlap: var("VISION_TILE_OVERLAP", default.tile_overlap)?,
         max_working_side: var("VISION_MAX_SIDE", default.max_working_side)?,
-        min_working_side: var("VISION_MIN_SIDE", default.min_working_side)?,
-        retry_border: var("VISION_BORDER", default.retry_border)?,
-        large_first_side: var("VISION_LARGE_FIRST", default.large_first_side)?,
+        merge_overlap: var("VISION_MERGE", default.merge_overlap)?,
+        large_view_side: var("VISION_LARGE_VIEW", default.large_view_side)?,
     })
 }
 

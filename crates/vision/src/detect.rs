@@ -1,23 +1,58 @@
-//! Finding faces: the SeetaFace frontal cascade (the `seeta` crate) run on a grey working copy of the
-//! photo, sized so that the cascade sees faces at the scales it handles well.
+//! Finding faces: MediaPipe's BlazeFace detectors (see `blaze`) run on a few square views of
+//! the photo, their detections mapped back to the photo and merged.
+//!
+//! The short-range model (128×128) wants a face that fills a good part of its input; the
+//! full-range model (192×192) wants smaller faces. A photo is therefore read as (see
+//! [`DetectorSettings`]): the whole photo letterboxed into a square, the same with a wide border
+//! (a face that fills the frame is then the size the model knows best), and the whole photo by
+//! the full-range model for small faces beside large ones.
 
-use image::imageops::{self, FilterType};
-use image::{DynamicImage, GrayImage};
+use image::{DynamicImage, RgbImage};
 
-use crate::grey::GreySource;
+use crate::blaze::network::NetworkError;
+use crate::blaze::{self, Blaze, BlazeModel, Detection, KEYPOINTS};
 
-/// The side of the cascade's sliding window: faces smaller than this in the working image are
-/// not found.
-const WINDOW_SIDE: u32 = seeta::WINDOW;
+/// The six keypoints BlazeFace gives for a face, in the photo's pixel coordinates.
+///
+/// "Right" and "left" are the person's: in a frontal photo the right eye is on the image's left.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Landmarks {
+    /// `(x, y)` of, in order: right eye, left eye, nose tip, mouth centre, right ear tragion,
+    /// left ear tragion (see [`LANDMARK_NAMES`]).
+    pub points: [(f32, f32); KEYPOINTS],
+}
 
-/// Longest side of the copy searched by the border retry (see [`FaceDetector::detect`]).
-const RETRY_SIDE: u32 = 320;
+/// The names of [`Landmarks::points`], in order (as the JSON of `analyze` spells them).
+pub const LANDMARK_NAMES: [&str; KEYPOINTS] = [
+    "right_eye",
+    "left_eye",
+    "nose_tip",
+    "mouth",
+    "right_ear",
+    "left_ear",
+];
 
-/// Grey level of the border added around a photo in which no face was found at first.
-const BORDER_GREY: u8 = 128;
+impl Landmarks {
+    /// The person's right eye (on the image's left in a frontal photo).
+    pub fn right_eye(&self) -> (f32, f32) {
+        self.points[0]
+    }
 
-/// One face found in a photo: a square box in the photo's pixel coordinates and the detector's
-/// confidence.
+    /// The person's left eye.
+    pub fn left_eye(&self) -> (f32, f32) {
+        self.points[1]
+    }
+
+    /// How far the line from the right eye to the left eye is turned from the horizontal, in
+    /// radians (positive: clockwise on screen, the left eye lower).
+    pub fn eye_roll(&self) -> f32 {
+        let (right, left) = (self.right_eye(), self.left_eye());
+        (left.1 - right.1).atan2(left.0 - right.0)
+    }
+}
+
+/// One face found in a photo: a square box in the photo's pixel coordinates, the detector's
+/// confidence and the face's keypoints.
 ///
 /// The box is the detector's own estimate and may reach a little past the photo's edges when a
 /// face is cut off; see [`FaceBox::clamped`] for display.
@@ -31,9 +66,11 @@ pub struct FaceBox {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
-    /// The cascade's score; higher is more certain. Every returned face scores at least the
-    /// [`DetectorSettings::score_threshold`].
+    /// The detector's confidence, 0..1; every returned face scores at least the threshold of
+    /// the view that found it (see [`DetectorSettings`]).
     pub score: f64,
+    /// Eyes, nose, mouth and ears, when the detector gives them.
+    pub landmarks: Option<Landmarks>,
 }
 
 impl FaceBox {
@@ -50,7 +87,8 @@ impl FaceBox {
         )
     }
 
-    /// The part of the box that lies inside an image of the given size.
+    /// The part of the box that lies inside an image of the given size (the landmarks are kept
+    /// as they are).
     pub fn clamped(&self, image_width: u32, image_height: u32) -> FaceBox {
         let clamp = |value: i64, limit: u32| value.clamp(0, i64::from(limit));
         let left = clamp(i64::from(self.x), image_width);
@@ -64,47 +102,61 @@ impl FaceBox {
             width: u32::try_from(right - left).unwrap_or(0),
             height: u32::try_from(bottom - top).unwrap_or(0),
             score: self.score,
+            landmarks: self.landmarks,
         }
     }
 }
 
-/// How the detector searches. The defaults were measured on real photos (see `docs/vision.md`).
+/// How the detector reads a photo. The defaults were calibrated on the development photos (see
+/// `docs/vision.md`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DetectorSettings {
-    /// Faces scoring below this are dropped.
-    pub score_threshold: f64,
-    /// Ratio between two levels of the image pyramid, in (0.01, 0.99): closer to 1 is slower
-    /// and misses fewer faces.
-    pub pyramid_scale_factor: f32,
-    /// Step of the sliding window, in working-image pixels, both directions.
-    pub window_step: u32,
-    /// Photos whose longer side exceeds this are shrunk to it before the search.
+    /// Short-range faces scoring below this (0..1) are dropped.
+    pub score_threshold: f32,
+    /// Photos whose longer side exceeds this are shrunk to it (block means) before the views are
+    /// cut; the views are at most 192 pixels wide, so more detail is never used.
     pub max_working_side: u32,
-    /// Photos whose longer side is below this are enlarged to it, so that faces in small
-    /// images reach the cascade's 40-pixel window.
-    pub min_working_side: u32,
-    /// Border added on every side, as a fraction of the working image's size, when a first
-    /// search finds nothing: the cascade misses a face that fills the whole frame. Zero turns
-    /// the retry off.
-    pub retry_border: f32,
-    /// Large faces first: the pyramid levels whose window is at least half this many
-    /// working-image pixels are searched first, and when they yield a face at least this wide,
-    /// their faces are the answer and the finer levels are skipped; otherwise the search goes on
-    /// and gives what a full search gives. Zero searches every level at once. Faces smaller than
-    /// half this next to such a large face are then not reported.
-    pub large_first_side: u32,
+    /// The second short-range view: the photo centred in a square this many times its longer
+    /// side (grey border). Zero turns that view off.
+    pub padded_view: f32,
+    /// Whether the whole photo, letterboxed, is also read by the short-range model.
+    pub whole_view: bool,
+    /// Whether the full-range model also reads the whole photo, and the score its faces must
+    /// reach. Off by default: on the round-trip scenes it found 2 faces of 300 that the
+    /// short-range views missed, for a third more work (see `docs/vision.md`).
+    pub full_range_threshold: Option<f32>,
+    /// The short-range model also reads square tiles of the photo this fraction of its longer
+    /// side wide, for faces too small for the whole-photo views; zero turns the tiles off.
+    pub tile_side: f32,
+    /// Tile and large-view detections scoring below this are dropped: a zoomed-in view of a
+    /// textured photo fools the model more often than the whole photo does.
+    pub tile_threshold: f32,
+    /// Neighbouring tiles overlap by at least this fraction of a tile, so that a face up to
+    /// this fraction of a tile wide lies wholly inside one of them.
+    pub tile_overlap: f32,
+    /// Detections of all views overlapping by more than this (intersection over union) are
+    /// merged into one face.
+    pub merge_overlap: f32,
+    /// The short-range model also reads the whole photo, uncropped, resampled to this many
+    /// pixels on its longer side (the shorter in proportion, both rounded up to multiples of
+    /// 16): at 256, twice the network's own side, it sees faces as large as half-side tiles
+    /// show them, in one picture without seams. Zero turns this view off.
+    pub large_view_side: u32,
 }
 
 impl Default for DetectorSettings {
     fn default() -> Self {
         Self {
-            score_threshold: 2.0,
-            pyramid_scale_factor: 0.8,
-            window_step: 4,
+            score_threshold: 0.66,
             max_working_side: 640,
-            min_working_side: 320,
-            retry_border: 0.25,
-            large_first_side: 160,
+            padded_view: 1.5,
+            whole_view: true,
+            full_range_threshold: None,
+            tile_side: 0.0,
+            tile_threshold: 0.74,
+            tile_overlap: 0.5,
+            merge_overlap: 0.3,
+            large_view_side: 320,
         }
     }
 }
@@ -112,10 +164,10 @@ impl Default for DetectorSettings {
 /// Why a detector could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum DetectorError {
-    /// The embedded model could not be parsed (a build problem, not an input problem).
+    /// An embedded model could not be read (a build problem, not an input problem).
     #[error("the embedded face model is unreadable: {0}")]
-    Model(#[source] seeta::ModelError),
-    /// A setting is outside the range the cascade accepts.
+    Model(#[source] NetworkError),
+    /// A setting is outside its range.
     #[error("invalid detector setting: {0}")]
     InvalidSettings(&'static str),
 }
@@ -125,7 +177,8 @@ pub enum DetectorError {
 /// Detection is deterministic: the same image gives the same boxes.
 #[derive(Clone)]
 pub struct FaceDetector {
-    cascade: seeta::Detector,
+    short: Blaze,
+    full: Blaze,
     settings: DetectorSettings,
 }
 
@@ -138,26 +191,43 @@ impl std::fmt::Debug for FaceDetector {
     }
 }
 
+/// Grey level of the border around a view that reaches past the photo.
+const BORDER_LEVEL: f32 = 0.0;
+
+/// A square region of the working image, in its pixels (may reach past its edges).
+#[derive(Debug, Clone, Copy)]
+struct View {
+    left: f32,
+    top: f32,
+    width: f32,
+    height: f32,
+}
+
+impl View {
+    fn square(left: f32, top: f32, side: f32) -> Self {
+        Self {
+            left,
+            top,
+            width: side,
+            height: side,
+        }
+    }
+}
+
 impl FaceDetector {
-    /// A detector with the embedded model and the default settings.
+    /// A detector with the embedded models and the default settings.
     pub fn new() -> Result<Self, DetectorError> {
         Self::with_settings(DetectorSettings::default())
     }
 
-    /// A detector with the embedded model and the given settings.
+    /// A detector with the embedded models and the given settings.
     pub fn with_settings(settings: DetectorSettings) -> Result<Self, DetectorError> {
         validate(&settings)?;
-        let model = seeta::read_model(seeta::FRONTAL_MODEL).map_err(DetectorError::Model)?;
-        let cascade = seeta::Detector::new(
-            model,
-            seeta::Settings {
-                score_threshold: settings.score_threshold,
-                pyramid_scale_factor: settings.pyramid_scale_factor,
-                window_step: settings.window_step,
-            },
-        )
-        .map_err(|error| DetectorError::InvalidSettings(error.0))?;
-        Ok(Self { cascade, settings })
+        Ok(Self {
+            short: Blaze::embedded(BlazeModel::ShortRange).map_err(DetectorError::Model)?,
+            full: Blaze::embedded(BlazeModel::FullRange).map_err(DetectorError::Model)?,
+            settings,
+        })
     }
 
     /// The settings this detector searches with.
@@ -171,16 +241,54 @@ impl FaceDetector {
         if width == 0 || height == 0 {
             return Vec::new();
         }
-        let working = WorkingImage::new(image, &self.settings);
-        let mut boxes: Vec<FaceBox> = self
-            .search(&working.grey, 0, 0)
-            .iter()
-            .map(|face| working.scale.to_photo(face))
-            .collect();
-        if boxes.is_empty() && self.settings.retry_border > 0.0 {
-            boxes = self.retry_with_border(&working);
-            tracing::debug!(found = boxes.len(), "retried with a border");
+        let working = working_copy(image, self.settings.max_working_side);
+        let scale_x = width as f32 / working.width() as f32;
+        let scale_y = height as f32 / working.height() as f32;
+        let long = working.width().max(working.height()) as f32;
+        let centred = |side: f32| {
+            View::square(
+                (working.width() as f32 - side) / 2.0,
+                (working.height() as f32 - side) / 2.0,
+                side,
+            )
+        };
+        let mut short_views = Vec::new();
+        if self.settings.whole_view {
+            short_views.push(centred(long));
         }
+        if self.settings.padded_view > 0.0 {
+            short_views.push(centred(long * self.settings.padded_view));
+        }
+        let mut tiles = Vec::new();
+        if self.settings.tile_side > 0.0 {
+            let side = long * self.settings.tile_side;
+            let (width, height) = (working.width() as f32, working.height() as f32);
+            let step = side * (1.0 - self.settings.tile_overlap);
+            for top in tile_starts(height, side, step) {
+                for left in tile_starts(width, side, step) {
+                    tiles.push(View::square(left, top, side));
+                }
+            }
+        }
+        let mut found = Vec::new();
+        found.extend(self.read_views(
+            &self.short,
+            &working,
+            &short_views,
+            self.settings.score_threshold,
+        ));
+        found.extend(self.read_views(&self.short, &working, &tiles, self.settings.tile_threshold));
+        if self.settings.large_view_side > 0 {
+            found.extend(self.read_large_view(&working));
+        }
+        if let Some(threshold) = self.settings.full_range_threshold {
+            found.extend(self.read_views(&self.full, &working, &[centred(long)], threshold));
+        }
+        let merged = blaze::weighted_nms(found, self.settings.merge_overlap);
+        let mut boxes: Vec<FaceBox> = merged
+            .iter()
+            .map(|detection| to_face_box(detection, scale_x, scale_y))
+            .collect();
         boxes.sort_by(|a, b| {
             (a.y, a.x)
                 .cmp(&(b.y, b.x))
@@ -190,173 +298,365 @@ impl FaceDetector {
         boxes
     }
 
-    /// Searches the working image again inside a uniform border, for a face that fills the
-    /// frame. Such a face is large, so the retry runs on a copy at most `RETRY_SIDE` pixels long,
-    /// which keeps its cost to a fraction of the first search.
-    fn retry_with_border(&self, working: &WorkingImage) -> Vec<FaceBox> {
-        let grey = &working.grey;
-        let long_side = grey.width().max(grey.height());
-        let (small, shrink_x, shrink_y) = if long_side > RETRY_SIDE {
-            let scale = RETRY_SIDE as f32 / long_side as f32;
-            let width = ((grey.width() as f32 * scale).round() as u32).max(1);
-            let height = ((grey.height() as f32 * scale).round() as u32).max(1);
-            let small = imageops::resize(grey, width, height, FilterType::Triangle);
-            let (shrink_x, shrink_y) = (
-                width as f32 / grey.width() as f32,
-                height as f32 / grey.height() as f32,
-            );
-            (std::borrow::Cow::Owned(small), shrink_x, shrink_y)
-        } else {
-            (std::borrow::Cow::Borrowed(grey), 1.0, 1.0)
+    /// Runs one model on views of the working image (one batch) and returns the detections,
+    /// after each view's own suppression, in working-image pixels.
+    fn read_views(
+        &self,
+        model: &Blaze,
+        working: &RgbImage,
+        views: &[View],
+        min_score: f32,
+    ) -> Vec<Detection> {
+        if views.is_empty() {
+            return Vec::new();
+        }
+        let side = model.side();
+        let integral = Integral::new(working);
+        let mut pixels = vec![0.0f32; views.len() * 3 * side * side];
+        for (view, out) in views.iter().zip(pixels.chunks_exact_mut(3 * side * side)) {
+            sample_view(working, &integral, *view, (side, side), out);
+        }
+        let per_view = match model.detect(pixels, views.len(), min_score) {
+            Ok(per_view) => per_view,
+            Err(error) => {
+                // The network's shapes are fixed when it is loaded; this cannot happen for a
+                // valid model, and a photo must never make the detector panic.
+                tracing::error!(%error, "face model failed");
+                return Vec::new();
+            }
         };
-        let border_x = (small.width() as f32 * self.settings.retry_border).round() as u32;
-        let border_y = (small.height() as f32 * self.settings.retry_border).round() as u32;
-        let framed = with_border(&small, border_x, border_y);
-        let scale = Scale {
-            x: working.scale.x * shrink_x,
-            y: working.scale.y * shrink_y,
-        };
-        self.search(&framed, border_x, border_y)
-            .iter()
-            .map(|face| scale.to_photo(face))
-            .collect()
+        let mut found = Vec::new();
+        for (view, detections) in views.iter().zip(per_view) {
+            for detection in blaze::weighted_nms(detections, self.settings.merge_overlap) {
+                found.push(to_working(&detection, view));
+            }
+        }
+        found
     }
 
-    /// Runs the cascade (large faces first, see [`DetectorSettings::large_first_side`]) on a
-    /// grey image whose content starts at (offset_x, offset_y); returns boxes in the coordinates
-    /// of that content.
-    fn search(&self, grey: &GrayImage, offset_x: u32, offset_y: u32) -> Vec<seeta::Face> {
-        let (pixels, width, height) = (grey.as_raw(), grey.width(), grey.height());
-        let mut faces = match self.settings.large_first_side {
-            0 => self.cascade.detect(pixels, width, height),
-            accept => self
-                .cascade
-                .detect_large_first(pixels, width, height, accept),
+    /// Runs the short-range model once on the whole working image resampled to
+    /// `large_view_side` pixels on its longer side (centred in a picture whose sides are
+    /// multiples of 16) and returns the detections in working-image pixels.
+    fn read_large_view(&self, working: &RgbImage) -> Vec<Detection> {
+        let (width, height) = (working.width() as f32, working.height() as f32);
+        let step = width.max(height) / self.settings.large_view_side as f32;
+        // `as` saturates; the working image is at most a few thousand pixels wide.
+        let multiple_of_16 = |length: f32| ((length / step / 16.0).ceil().max(1.0) as usize) * 16;
+        let (input_width, input_height) = (multiple_of_16(width), multiple_of_16(height));
+        let view = View {
+            left: (width - input_width as f32 * step) / 2.0,
+            top: (height - input_height as f32 * step) / 2.0,
+            width: input_width as f32 * step,
+            height: input_height as f32 * step,
         };
-        for face in &mut faces {
-            face.x -= offset_x as i32;
-            face.y -= offset_y as i32;
+        let integral = Integral::new(working);
+        let mut pixels = vec![0.0f32; 3 * input_width * input_height];
+        sample_view(
+            working,
+            &integral,
+            view,
+            (input_width, input_height),
+            &mut pixels,
+        );
+        match self.short.detect_sized(
+            pixels,
+            input_height,
+            input_width,
+            self.settings.tile_threshold,
+        ) {
+            Ok(detections) => blaze::weighted_nms(detections, self.settings.merge_overlap)
+                .iter()
+                .map(|detection| to_working(detection, &view))
+                .collect(),
+            Err(error) => {
+                // The input's sides are multiples of 16 by construction; a photo must never
+                // make the detector panic.
+                tracing::error!(%error, "face model failed");
+                Vec::new()
+            }
         }
-        faces
     }
 }
 
-/// Checks the settings of the working copy; the cascade's own are checked by `seeta`.
+/// Where tiles `side` wide start along an edge `length` long: evenly spread from one end to the
+/// other, at most `step` apart (one tile when it covers the edge).
+fn tile_starts(length: f32, side: f32, step: f32) -> Vec<f32> {
+    let room = (length - side).max(0.0);
+    let gaps = if room > 0.0 {
+        (room / step.max(1.0)).ceil() as usize
+    } else {
+        0
+    };
+    (0..=gaps)
+        .map(|index| {
+            if gaps == 0 {
+                0.0
+            } else {
+                room * index as f32 / gaps as f32
+            }
+        })
+        .collect()
+}
+
+/// A detection in a view's normalised coordinates, in working-image pixels.
+fn to_working(detection: &Detection, view: &View) -> Detection {
+    let x = |u: f32| view.left + u * view.width;
+    let y = |v: f32| view.top + v * view.height;
+    Detection {
+        x_min: x(detection.x_min),
+        y_min: y(detection.y_min),
+        x_max: x(detection.x_max),
+        y_max: y(detection.y_max),
+        keypoints: detection.keypoints.map(|(u, v)| (x(u), y(v))),
+        score: detection.score,
+    }
+}
+
+/// A detection in working-image pixels as a face box in the photo's pixels.
+fn to_face_box(detection: &Detection, scale_x: f32, scale_y: f32) -> FaceBox {
+    let left = detection.x_min * scale_x;
+    let top = detection.y_min * scale_y;
+    let width = (detection.x_max - detection.x_min) * scale_x;
+    let height = (detection.y_max - detection.y_min) * scale_y;
+    // `as` saturates: a nonsense coordinate cannot wrap around.
+    FaceBox {
+        x: left.round() as i32,
+        y: top.round() as i32,
+        width: width.round().max(1.0) as u32,
+        height: height.round().max(1.0) as u32,
+        score: f64::from(detection.score),
+        landmarks: Some(Landmarks {
+            points: detection.keypoints.map(|(x, y)| (x * scale_x, y * scale_y)),
+        }),
+    }
+}
+
 fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
-    if settings.max_working_side < WINDOW_SIDE
-        || settings.min_working_side > settings.max_working_side
-    {
+    if !(0.0..=1.0).contains(&settings.score_threshold) {
         return Err(DetectorError::InvalidSettings(
-            "working sides must satisfy 40 <= min_working_side <= max_working_side",
+            "score_threshold must lie in [0, 1]",
         ));
     }
-    if !(0.0..=2.0).contains(&settings.retry_border) {
+    let thresholds = [Some(settings.tile_threshold), settings.full_range_threshold];
+    if !thresholds
+        .into_iter()
+        .flatten()
+        .all(|t| (0.0..=1.0).contains(&t))
+    {
         return Err(DetectorError::InvalidSettings(
-            "retry_border must lie in [0, 2]",
+            "tile_threshold and full_range_threshold must lie in [0, 1]",
+        ));
+    }
+    if !(settings.tile_side == 0.0 || (0.1..=1.0).contains(&settings.tile_side)) {
+        return Err(DetectorError::InvalidSettings(
+            "tile_side must be 0 or lie in [0.1, 1]",
+        ));
+    }
+    if !(0.0..=0.9).contains(&settings.tile_overlap) {
+        return Err(DetectorError::InvalidSettings(
+            "tile_overlap must lie in [0, 0.9]",
+        ));
+    }
+    if settings.max_working_side < 16 {
+        return Err(DetectorError::InvalidSettings(
+            "max_working_side must be at least 16",
+        ));
+    }
+    if !(settings.padded_view == 0.0 || (1.0..=4.0).contains(&settings.padded_view)) {
+        return Err(DetectorError::InvalidSettings(
+            "padded_view must be 0 or lie in [1, 4]",
+        ));
+    }
+    if !(settings.large_view_side == 0 || (16..=2048).contains(&settings.large_view_side)) {
+        return Err(DetectorError::InvalidSettings(
+            "large_view_side must be 0 or lie in [16, 2048]",
+        ));
+    }
+    if !(0.0..1.0).contains(&settings.merge_overlap) {
+        return Err(DetectorError::InvalidSettings(
+            "merge_overlap must lie in [0, 1)",
         ));
     }
     Ok(())
 }
 
-/// The grey copy of a photo that the cascade searches, and how to map its boxes back.
-struct WorkingImage {
-    grey: GrayImage,
-    scale: Scale,
-}
-
-/// Working-image pixels per photo pixel, in each direction.
-#[derive(Clone, Copy)]
-struct Scale {
-    x: f32,
-    y: f32,
-}
-
-impl Scale {
-    /// A box found in the working image, in the photo's coordinates.
-    fn to_photo(self, face: &seeta::Face) -> FaceBox {
-        FaceBox {
-            x: (face.x as f32 / self.x).round() as i32,
-            y: (face.y as f32 / self.y).round() as i32,
-            width: (face.side as f32 / self.x).round() as u32,
-            height: (face.side as f32 / self.y).round() as u32,
-            score: face.score,
-        }
+/// The photo as 8-bit RGB, shrunk by whole-block means to at most `max_side` on its longer
+/// side (never enlarged: the views resample it anyway).
+fn working_copy(image: &DynamicImage, max_side: u32) -> RgbImage {
+    let (width, height) = (image.width(), image.height());
+    let long = width.max(height);
+    let block = long.div_ceil(max_side).max(1);
+    let source = RgbSource::new(image);
+    if block == 1 {
+        return RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb(source.at(x as usize, y as usize))
+        });
     }
-}
-
-impl WorkingImage {
-    fn new(image: &DynamicImage, settings: &DetectorSettings) -> Self {
-        let (width, height) = (image.width(), image.height());
-        let long_side = width.max(height);
-        let scale = if long_side > settings.max_working_side {
-            settings.max_working_side as f32 / long_side as f32
-        } else if long_side < settings.min_working_side {
-            settings.min_working_side as f32 / long_side as f32
-        } else {
-            1.0
-        };
-        let target_width = ((width as f32 * scale).round() as u32).max(1);
-        let target_height = ((height as f32 * scale).round() as u32).max(1);
-        let grey = if scale == 1.0 {
-            crate::grey::to_grey_bt601(image)
-        } else if scale < 1.0 {
-            // Average whole blocks first (one pass over the photo), then resample the much
-            // smaller result to the exact working size.
-            let block = ((1.0 / scale).floor() as u32).max(1);
-            let shrunk = box_shrink(image, block);
-            imageops::resize(&shrunk, target_width, target_height, FilterType::Triangle)
-        } else {
-            let grey = crate::grey::to_grey_bt601(image);
-            imageops::resize(&grey, target_width, target_height, FilterType::Triangle)
-        };
-        Self {
-            scale: Scale {
-                x: grey.width() as f32 / width as f32,
-                y: grey.height() as f32 / height as f32,
-            },
-            grey,
-        }
-    }
-}
-
-/// Grey image whose pixels are the mean of `block × block` squares of the photo (the last
-/// partial row and column of blocks are dropped).
-fn box_shrink(image: &DynamicImage, block: u32) -> GrayImage {
-    let source = GreySource::new(image);
-    let (from_width, from_height) = (image.width(), image.height());
-    let width = (from_width / block).max(1);
-    let height = (from_height / block).max(1);
-    let block_x = block.min(from_width) as usize;
-    let block_y = block.min(from_height) as usize;
+    let out_width = (width / block).max(1);
+    let out_height = (height / block).max(1);
+    let block_x = block.min(width) as usize;
+    let block_y = block.min(height) as usize;
     let area = (block_x * block_y) as u32;
-    let mut row = vec![0u8; width as usize * block_x];
-    let mut sums = vec![0u32; width as usize];
-    let mut out = GrayImage::new(width, height);
-    for (out_y, out_row) in out.chunks_exact_mut(width as usize).enumerate() {
-        sums.iter_mut().for_each(|sum| *sum = 0);
+    let mut out = RgbImage::new(out_width, out_height);
+    let mut sums = vec![[0u32; 3]; out_width as usize];
+    for out_y in 0..out_height as usize {
+        sums.iter_mut().for_each(|sum| *sum = [0; 3]);
         for y in out_y * block_y..(out_y + 1) * block_y {
-            source.row_into(y, 0, &mut row);
-            for (sum, levels) in sums.iter_mut().zip(row.chunks_exact(block_x)) {
-                *sum += levels.iter().map(|&level| u32::from(level)).sum::<u32>();
+            for (out_x, sum) in sums.iter_mut().enumerate() {
+                for x in out_x * block_x..(out_x + 1) * block_x {
+                    let pixel = source.at(x, y);
+                    for channel in 0..3 {
+                        sum[channel] += u32::from(pixel[channel]);
+                    }
+                }
             }
         }
-        for (level, sum) in out_row.iter_mut().zip(&sums) {
+        for (out_x, sum) in sums.iter().enumerate() {
             // A mean of 8-bit levels is at most 255.
-            *level = ((sum + area / 2) / area) as u8;
+            let pixel = sum.map(|total| ((total + area / 2) / area) as u8);
+            out.put_pixel(out_x as u32, out_y as u32, image::Rgb(pixel));
         }
     }
     out
 }
 
-/// A copy of `grey` centred on a uniform grey canvas with the given borders.
-fn with_border(grey: &GrayImage, border_x: u32, border_y: u32) -> GrayImage {
-    let mut canvas = GrayImage::from_pixel(
-        grey.width() + 2 * border_x,
-        grey.height() + 2 * border_y,
-        image::Luma([BORDER_GREY]),
-    );
-    imageops::replace(&mut canvas, grey, i64::from(border_x), i64::from(border_y));
-    canvas
+/// Any decoded image read as 8-bit RGB pixels, without converting 8-bit layouts first.
+enum RgbSource<'a> {
+    /// Interleaved 8-bit samples: 1 (grey), 2 (grey, alpha), 3 (RGB) or 4 (RGBA) a pixel.
+    Direct(&'a [u8], usize, usize),
+    /// Another layout (16-bit, float), converted up front.
+    Converted(RgbImage),
+}
+
+impl<'a> RgbSource<'a> {
+    fn new(image: &'a DynamicImage) -> Self {
+        let width = image.width() as usize;
+        match image {
+            DynamicImage::ImageLuma8(buffer) => RgbSource::Direct(buffer.as_raw(), width, 1),
+            DynamicImage::ImageLumaA8(buffer) => RgbSource::Direct(buffer.as_raw(), width, 2),
+            DynamicImage::ImageRgb8(buffer) => RgbSource::Direct(buffer.as_raw(), width, 3),
+            DynamicImage::ImageRgba8(buffer) => RgbSource::Direct(buffer.as_raw(), width, 4),
+            other => RgbSource::Converted(other.to_rgb8()),
+        }
+    }
+
+    #[inline]
+    fn at(&self, x: usize, y: usize) -> [u8; 3] {
+        match self {
+            RgbSource::Direct(data, width, channels) => {
+                let i = channels * (y * width + x);
+                if *channels < 3 {
+                    [data[i]; 3]
+                } else {
+                    [data[i], data[i + 1], data[i + 2]]
+                }
+            }
+            RgbSource::Converted(buffer) => buffer.get_pixel(x as u32, y as u32).0,
+        }
+    }
+}
+
+/// Summed-area table of an RGB image: `(width + 1) × (height + 1)` sums per channel.
+struct Integral {
+    sums: Vec<[u32; 3]>,
+    stride: usize,
+}
+
+impl Integral {
+    fn new(image: &RgbImage) -> Self {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        let stride = width + 1;
+        let mut sums = vec![[0u32; 3]; stride * (height + 1)];
+        for (y, row) in image.as_raw().chunks_exact(3 * width.max(1)).enumerate() {
+            let mut running = [0u32; 3];
+            for (x, pixel) in row.chunks_exact(3).enumerate() {
+                for channel in 0..3 {
+                    running[channel] += u32::from(pixel[channel]);
+                }
+                let above = sums[y * stride + x + 1];
+                sums[(y + 1) * stride + x + 1] = [
+                    above[0] + running[0],
+                    above[1] + running[1],
+                    above[2] + running[2],
+                ];
+            }
+        }
+        Self { sums, stride }
+    }
+
+    /// Mean of the pixels in columns `x0..x1` and rows `y0..y1` (non-empty, inside the image).
+    fn mean(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> [f32; 3] {
+        let at = |x: usize, y: usize| self.sums[y * self.stride + x];
+        let (a, b, c, d) = (at(x0, y0), at(x1, y0), at(x0, y1), at(x1, y1));
+        let area = ((x1 - x0) * (y1 - y0)) as f32;
+        std::array::from_fn(|channel| {
+            (d[channel] + a[channel] - b[channel] - c[channel]) as f32 / area
+        })
+    }
+}
+
+/// Fills `out` (one NHWC picture, `columns × rows × 3`) with a view of the working image
+/// resampled to `columns × rows` (the same step on both axes), scaled to −1..1. A view pixel covering several image pixels is
+/// their mean; one covering less than two is interpolated bilinearly. Outside the image the
+/// view is [`BORDER_LEVEL`].
+fn sample_view(
+    image: &RgbImage,
+    integral: &Integral,
+    view: View,
+    (columns, rows): (usize, usize),
+    out: &mut [f32],
+) {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let step = view.width / columns as f32;
+    let raw = image.as_raw();
+    for row in 0..rows {
+        for column in 0..columns {
+            let x0 = view.left + column as f32 * step;
+            let y0 = view.top + row as f32 * step;
+            let index = row * columns + column;
+            let centre_x = x0 + step / 2.0;
+            let centre_y = y0 + step / 2.0;
+            if centre_x < 0.0
+                || centre_y < 0.0
+                || centre_x >= width as f32
+                || centre_y >= height as f32
+            {
+                out[3 * index..3 * index + 3].fill(BORDER_LEVEL);
+                continue;
+            }
+            let rgb = if step >= 2.0 {
+                let clamp_x = |v: f32| (v.round().max(0.0) as usize).min(width);
+                let clamp_y = |v: f32| (v.round().max(0.0) as usize).min(height);
+                let (left, right) = (clamp_x(x0), clamp_x(x0 + step));
+                let (top, bottom) = (clamp_y(y0), clamp_y(y0 + step));
+                if right > left && bottom > top {
+                    integral.mean(left, top, right, bottom)
+                } else {
+                    bilinear(raw, width, height, centre_x, centre_y)
+                }
+            } else {
+                bilinear(raw, width, height, centre_x, centre_y)
+            };
+            for (value, channel) in out[3 * index..3 * index + 3].iter_mut().zip(rgb) {
+                *value = channel / 127.5 - 1.0;
+            }
+        }
+    }
+}
+
+/// The colour at a point (pixel centres at half-integers), edges repeated.
+fn bilinear(raw: &[u8], width: usize, height: usize, x: f32, y: f32) -> [f32; 3] {
+    let fx = (x - 0.5).clamp(0.0, (width - 1) as f32);
+    let fy = (y - 0.5).clamp(0.0, (height - 1) as f32);
+    let (x0, y0) = (fx.floor() as usize, fy.floor() as usize);
+    let (x1, y1) = ((x0 + 1).min(width - 1), (y0 + 1).min(height - 1));
+    let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+    let pixel = |x: usize, y: usize, channel: usize| f32::from(raw[3 * (y * width + x) + channel]);
+    std::array::from_fn(|channel| {
+        let top = pixel(x0, y0, channel) * (1.0 - tx) + pixel(x1, y0, channel) * tx;
+        let bottom = pixel(x0, y1, channel) * (1.0 - tx) + pixel(x1, y1, channel) * tx;
+        top * (1.0 - ty) + bottom * ty
+    })
 }
 
 #[cfg(test)]
@@ -371,7 +671,7 @@ mod tests {
 
     #[test]
     fn tiny_and_degenerate_images_give_no_faces() {
-        let detector = FaceDetector::new().expect("the embedded model parses");
+        let detector = FaceDetector::new().expect("the embedded models load");
         for (width, height) in [(1, 1), (1, 500), (39, 39), (40, 40), (3000, 2)] {
             let image = DynamicImage::new_luma8(width, height);
             assert!(detector.detect(&image).is_empty(), "{width}×{height}");
@@ -380,14 +680,25 @@ mod tests {
 
     #[test]
     fn invalid_settings_are_refused() {
-        let settings = DetectorSettings {
-            pyramid_scale_factor: 1.5,
-            ..DetectorSettings::default()
-        };
-        assert!(matches!(
-            FaceDetector::with_settings(settings),
-            Err(DetectorError::InvalidSettings(_))
-        ));
+        for settings in [
+            DetectorSettings {
+                score_threshold: 1.5,
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                padded_view: 0.5,
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                merge_overlap: f32::NAN,
+                ..DetectorSettings::default()
+            },
+        ] {
+            assert!(matches!(
+                FaceDetector::with_settings(settings),
+                Err(DetectorError::InvalidSettings(_))
+            ));
+        }
     }
 
     #[test]
@@ -397,12 +708,37 @@ mod tests {
             y: 5,
             width: 50,
             height: 50,
-            score: 3.0,
+            score: 0.9,
+            landmarks: None,
         };
         let inside = face.clamped(30, 40);
         assert_eq!(
             (inside.x, inside.y, inside.width, inside.height),
             (0, 5, 30, 35)
         );
+    }
+
+    #[test]
+    fn working_copy_averages_blocks_of_every_layout() {
+        let rgb = RgbImage::from_fn(8, 4, |x, _| image::Rgb([(x * 30) as u8, 100, 7]));
+        let small = working_copy(&DynamicImage::ImageRgb8(rgb.clone()), 4);
+        assert_eq!(small.dimensions(), (4, 2));
+        assert_eq!(small.get_pixel(0, 0).0, [15, 100, 7]);
+        let rgba = DynamicImage::ImageRgb8(rgb).to_rgba8();
+        assert_eq!(working_copy(&DynamicImage::ImageRgba8(rgba), 4), small);
+        let grey = DynamicImage::new_luma8(5, 5);
+        assert_eq!(working_copy(&grey, 640).get_pixel(4, 4).0, [0, 0, 0]);
+    }
+
+    #[test]
+    fn eye_roll_is_zero_for_level_eyes() {
+        let mut landmarks = Landmarks {
+            points: [(0.0, 0.0); KEYPOINTS],
+        };
+        landmarks.points[0] = (10.0, 50.0);
+        landmarks.points[1] = (30.0, 50.0);
+        assert_eq!(landmarks.eye_roll(), 0.0);
+        landmarks.points[1] = (30.0, 70.0);
+        assert!((landmarks.eye_roll() - std::f32::consts::FRAC_PI_4).abs() < 1e-6);
     }
 }

@@ -6,8 +6,9 @@
 //!
 //! - [`decode`]: JPEG, PNG, WebP, GIF (first frame) and BMP with size limits checked before any
 //!   pixel buffer is allocated, EXIF orientation applied, typed [`DecodeError`]s.
-//! - [`FaceDetector`]: the SeetaFace frontal cascade (the `seeta` crate, model embedded at build
-//!   time), run on a grey working copy sized for it; shareable across threads.
+//! - [`FaceDetector`]: MediaPipe's BlazeFace detectors (short and full range, weights converted
+//!   into `models/blazeface/` and embedded), run natively (NHWC, `ndarray` matrix products) on a few views of the photo; boxes
+//!   with six [`Landmarks`] each; shareable across threads.
 //! - [`crop_for_model`]: the one framing rule ([`FER_FRAMING`]), BT.601 grey, 48×48.
 //!
 //! ```no_run
@@ -23,17 +24,25 @@
 //! # }
 //! ```
 
+mod blaze;
 mod crop;
 mod decode;
 mod detect;
 mod grey;
 mod jpeg;
 
-pub use crop::{CROP_SIDE, FER_FRAMING, Frame, FramingRule, crop_for_model, crop_with_rule};
+pub use blaze::network::NetworkError;
+pub use blaze::{BlazeModel, KEYPOINTS, run_raw as run_blaze_raw};
+pub use crop::{
+    ALIGN_EYES, CROP_SIDE, FER_FRAMING, Frame, FramingRule, crop_aligned_with_rule, crop_for_model,
+    crop_with_rule,
+};
 pub use decode::{
     DecodeError, DecodeLimits, SUPPORTED_FORMATS, decode, decode_memory, decode_with_limits,
 };
-pub use detect::{DetectorError, DetectorSettings, FaceBox, FaceDetector};
+pub use detect::{
+    DetectorError, DetectorSettings, FaceBox, FaceDetector, LANDMARK_NAMES, Landmarks,
+};
 pub use grey::{luma_bt601, to_grey_bt601};
 
 /// The `image` crate this crate's types come from, so that users need not depend on the same

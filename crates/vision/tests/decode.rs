@@ -373,7 +373,8 @@ fn sixteen_bit_png_decodes() {
         y: 5,
         width: 20,
         height: 20,
-        score: 3.0,
+        score: 0.9,
+        landmarks: None,
     };
     assert_eq!(
         vision::crop_for_model(&decoded, &face).dimensions(),

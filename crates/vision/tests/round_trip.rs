@@ -10,10 +10,11 @@ mod common;
 
 use vision::FaceDetector;
 
-/// The share of pasted faces the detector must keep finding. The project aims at 97%; the
-/// frontal cascade finds 89.3% of this set and no setting measured so far reaches 97% without
-/// boxes on photos with no face (`docs/vision.md`), so this guards against regressions only.
-const RECALL_FLOOR: f64 = 0.88;
+/// The share of pasted faces the detector must keep finding. The project aims at 99%; BlazeFace
+/// with its large view finds 93.7% of this set (281/300; the SeetaFace cascade it replaced found
+/// 89.3%): the smallest pasted faces (60–90 px) are still small in its views
+/// (`docs/vision.md`). This floor guards against regressions only.
+const RECALL_FLOOR: f64 = 0.90;
 
 #[test]
 fn round_trip_recall() -> anyhow::Result<()> {

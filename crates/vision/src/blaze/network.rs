@@ -1,0 +1,1105 @@
+//! The BlazeFace networks: a small interpreter for the operation list that
+//! `scripts/convert_blazeface.py` stores beside the weights, run natively in TFLite's own NHWC
+//! layout.
+//!
+//! The networks are small (about twenty layers, 24–384 channels), so a general tensor library
+//! spends more time on its own bookkeeping than on arithmetic. Here a feature map is one
+//! `Vec<f32>` in NHWC order: a 1×1 convolution is then a single matrix product
+//! (`ndarray`'s `matrixmultiply`, which picks AVX2/FMA at run time), a depthwise convolution a
+//! loop over contiguous channel vectors, and channel padding, reshapes to detection rows and
+//! concatenations plain copies. Zero padding that feeds only a convolution is folded into it.
+//! Every operation the two MediaPipe models use is supported; a file with anything else is
+//! refused when it is loaded.
+
+use std::collections::HashMap;
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+use serde::Deserialize;
+
+/// Why a network file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    /// The safetensors container is unreadable.
+    #[error("unreadable weights: {0}")]
+    Weights(String),
+    /// The graph stored in the metadata is missing or malformed.
+    #[error("unreadable graph: {0}")]
+    Graph(String),
+}
+
+fn graph_error(message: impl Into<String>) -> NetworkError {
+    NetworkError::Graph(message.into())
+}
+
+#[derive(Debug, Deserialize)]
+struct GraphFile {
+    input: i64,
+    input_shape: [usize; 4],
+    outputs: [i64; 2],
+    ops: Vec<OpFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum OpFile {
+    Conv {
+        x: i64,
+        y: i64,
+        param: String,
+        bias: bool,
+        stride: [usize; 2],
+        pad: [usize; 4],
+        groups: usize,
+        relu: bool,
+    },
+    Add {
+        x: [i64; 2],
+        y: i64,
+        relu: bool,
+    },
+    Relu {
+        x: i64,
+        y: i64,
+    },
+    Maxpool {
+        x: i64,
+        y: i64,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+    },
+    Pad {
+        x: i64,
+        y: i64,
+        pad: [[usize; 2]; 4],
+    },
+    Reshape {
+        x: i64,
+        y: i64,
+        shape: Vec<usize>,
+    },
+    Concat {
+        x: Vec<i64>,
+        y: i64,
+        axis: usize,
+    },
+    ResizeBilinear {
+        x: i64,
+        y: i64,
+        size: [usize; 2],
+        align_corners: bool,
+        half_pixel: bool,
+    },
+    DepthToSpace {
+        x: i64,
+        y: i64,
+        block: usize,
+    },
+}
+
+/// A convolution's weights, laid out for the NHWC loops.
+#[derive(Debug, Clone)]
+enum Kernel {
+    /// A full convolution as a matrix `[kh·kw·in, out]` (rows in (ky, kx, in) order).
+    Dense { matrix: Vec<f32>, input: usize },
+    /// A depthwise convolution (one filter per channel) as `[kh·kw, channels]`.
+    Depthwise { taps: Vec<f32> },
+}
+
+#[derive(Debug, Clone)]
+struct Conv {
+    kernel: Kernel,
+    bias: Vec<f32>,
+    output: usize,
+    size: [usize; 2],
+    stride: [usize; 2],
+    /// Zero padding as (top, bottom, left, right).
+    pad: [usize; 4],
+    relu: bool,
+}
+
+/// One step of the network.
+#[derive(Debug, Clone)]
+enum Op {
+    Conv {
+        x: usize,
+        y: usize,
+        conv: Box<Conv>,
+    },
+    Add {
+        x: [usize; 2],
+        y: usize,
+        relu: bool,
+    },
+    Relu {
+        x: usize,
+        y: usize,
+    },
+    MaxPool {
+        x: usize,
+        y: usize,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+    },
+    /// Zero padding, as (begin, end) pairs for the NHWC axes (never the batch axis).
+    Pad {
+        x: usize,
+        y: usize,
+        pad: [[usize; 2]; 3],
+    },
+    /// An NHWC reshape to rank 3 (the detection heads): `[n, h·w·c / last, last]`.
+    Flatten {
+        x: usize,
+        y: usize,
+        last: usize,
+    },
+    /// Concatenation along an axis of rank-3 values, or along channels of rank-4 values.
+    Concat {
+        x: Vec<usize>,
+        y: usize,
+        axis: usize,
+    },
+    Resize {
+        x: usize,
+        y: usize,
+        size: [usize; 2],
+        align_corners: bool,
+    },
+    DepthToSpace {
+        x: usize,
+        y: usize,
+        block: usize,
+    },
+}
+
+/// A value flowing through the graph: a feature map `[n, h, w, c]` or detection rows
+/// `[n, rows, values]`, row-major either way.
+#[derive(Debug, Clone)]
+enum Value {
+    Map { shape: [usize; 4], data: Vec<f32> },
+    Rows { shape: [usize; 3], data: Vec<f32> },
+}
+
+/// A converted BlazeFace network, ready to run on batches of square RGB inputs.
+#[derive(Debug, Clone)]
+pub(crate) struct Network {
+    ops: Vec<Op>,
+    /// For each value slot, how many operations read it (the outputs count once more).
+    readers: Vec<usize>,
+    input: usize,
+    outputs: [usize; 2],
+    side: usize,
+}
+
+/// The raw outputs of a batch: per input, `anchors × 16` regressor values and `anchors` logits.
+pub(crate) struct RawOutput {
+    pub regressors: Vec<f32>,
+    pub logits: Vec<f32>,
+}
+
+impl Network {
+    /// Reads a network from the bytes of a converted safetensors file.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, NetworkError> {
+        let weights = safetensors::SafeTensors::deserialize(bytes)
+            .map_err(|error| NetworkError::Weights(error.to_string()))?;
+        let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes)
+            .map_err(|error| NetworkError::Weights(error.to_string()))?;
+        let graph_json = metadata
+            .metadata()
+            .as_ref()
+            .and_then(|entries| entries.get("graph"))
+            .ok_or_else(|| graph_error("no `graph` entry in the metadata"))?;
+        let graph: GraphFile =
+            serde_json::from_str(graph_json).map_err(|error| graph_error(error.to_string()))?;
+        let [_, height, width, channels] = graph.input_shape;
+        if height != width || channels != 3 || height == 0 {
+            return Err(graph_error(format!(
+                "input shape {:?} is not a square RGB picture",
+                graph.input_shape
+            )));
+        }
+        let mut slots = Slots::default();
+        let input = slots.id(graph.input)?;
+        let mut ops = Vec::with_capacity(graph.ops.len());
+        for op in graph.ops {
+            ops.push(op_from_file(op, &weights, &mut slots)?);
+        }
+        let outputs = [slots.id(graph.outputs[0])?, slots.id(graph.outputs[1])?];
+        let mut network = Self {
+            ops,
+            readers: Vec::new(),
+            input,
+            outputs,
+            side: height,
+        };
+        network.count_readers(slots.count());
+        network.fold_padding();
+        Ok(network)
+    }
+
+    fn count_readers(&mut self, slots: usize) {
+        let mut readers = vec![0usize; slots];
+        for op in &self.ops {
+            for x in op.inputs() {
+                readers[x] += 1;
+            }
+        }
+        for output in self.outputs {
+            readers[output] += 1;
+        }
+        self.readers = readers;
+    }
+
+    /// Folds a spatial zero padding whose only reader is a convolution into that convolution's
+    /// own padding (the full-range model pads before most of its convolutions), saving a copy of
+    /// the feature map per layer. The results are the same: both pad with zeros.
+    fn fold_padding(&mut self) {
+        let mut index = 0;
+        while index < self.ops.len() {
+            let Op::Pad { x, y, pad } = self.ops[index] else {
+                index += 1;
+                continue;
+            };
+            let channel_pad = pad[2] != [0, 0];
+            let reader = self
+                .ops
+                .iter()
+                .position(|op| op.inputs().contains(&y) && !matches!(op, Op::Pad { .. }));
+            let foldable = !channel_pad && self.readers[y] == 1 && reader.is_some();
+            if let (true, Some(reader)) = (foldable, reader)
+                && let Op::Conv {
+                    x: conv_x, conv, ..
+                } = &mut self.ops[reader]
+            {
+                *conv_x = x;
+                conv.pad[0] += pad[0][0];
+                conv.pad[1] += pad[0][1];
+                conv.pad[2] += pad[1][0];
+                conv.pad[3] += pad[1][1];
+                self.ops.remove(index);
+                continue;
+            }
+            index += 1;
+        }
+        let slots = self.readers.len();
+        self.count_readers(slots);
+    }
+
+    /// Side of the square input, in pixels.
+    pub(crate) fn side(&self) -> usize {
+        self.side
+    }
+
+    /// Runs the network on `count` inputs given as NHWC values in −1..1
+    /// (`count × side × side × 3`, as TFLite takes them). The inputs run one at a time: one
+    /// picture's feature maps (at most 400 KB for the short-range model) stay in the processor's
+    /// cache, a batch's do not (six short-range pictures took 1.6 times as long one batch as one
+    /// by one).
+    pub(crate) fn run(&self, pixels: Vec<f32>, count: usize) -> Result<RawOutput, NetworkError> {
+        let side = self.side;
+        let per_picture = 3 * side * side;
+        if count == 0 || pixels.len() != count * per_picture {
+            return Err(graph_error(format!(
+                "{} input values for {count} pictures of {side}×{side}",
+                pixels.len()
+            )));
+        }
+        let mut output = RawOutput {
+            regressors: Vec::new(),
+            logits: Vec::new(),
+        };
+        for picture in pixels.chunks_exact(per_picture) {
+            let one = self.run_one(picture.to_vec(), side, side)?;
+            output.regressors.extend_from_slice(&one.regressors);
+            output.logits.extend_from_slice(&one.logits);
+        }
+        Ok(output)
+    }
+
+    /// Runs the network on one picture of any size whose sides are multiples of 16 (the
+    /// network halves its maps four times; its convolutions and pooling then work exactly as on
+    /// the square input it was trained on), given as NHWC values in −1..1.
+    pub(crate) fn run_sized(
+        &self,
+        pixels: Vec<f32>,
+        height: usize,
+        width: usize,
+    ) -> Result<RawOutput, NetworkError> {
+        if height == 0 || width == 0 || height % 16 != 0 || width % 16 != 0 {
+            return Err(graph_error(format!(
+                "a {width}×{height} picture: both sides must be multiples of 16"
+            )));
+        }
+        if pixels.len() != 3 * height * width {
+            return Err(graph_error(format!(
+                "{} input values for a picture of {width}×{height}",
+                pixels.len()
+            )));
+        }
+        self.run_one(pixels, height, width)
+    }
+
+    fn run_one(
+        &self,
+        pixels: Vec<f32>,
+        height: usize,
+        width: usize,
+    ) -> Result<RawOutput, NetworkError> {
+        let mut values: Vec<Option<Value>> = vec![None; self.readers.len()];
+        let mut left = self.readers.clone();
+        values[self.input] = Some(Value::Map {
+            shape: [1, height, width, 3],
+            data: pixels,
+        });
+        for op in &self.ops {
+            let output = step(op, &mut values, &mut left)?;
+            values[op.output()] = Some(output);
+        }
+        let mut take_rows = |slot: usize| match values[slot].take() {
+            Some(Value::Rows { data, .. }) => Ok(data),
+            _ => Err(graph_error("an output is not [n, rows, values]")),
+        };
+        let regressors = take_rows(self.outputs[0])?;
+        let logits = take_rows(self.outputs[1])?;
+        Ok(RawOutput { regressors, logits })
+    }
+}
+
+fn op_from_file(
+    op: OpFile,
+    weights: &safetensors::SafeTensors<'_>,
+    slots: &mut Slots,
+) -> Result<Op, NetworkError> {
+    Ok(match op {
+        OpFile::Conv {
+            x,
+            y,
+            param,
+            bias,
+            stride,
+            pad,
+            groups,
+            relu,
+        } => {
+            if stride.contains(&0) || groups == 0 {
+                return Err(graph_error(format!("{param}: zero stride or groups")));
+            }
+            let (weight, shape) = tensor(weights, &format!("{param}.weight"), 4)?;
+            let [output, per_group, kh, kw] = [shape[0], shape[1], shape[2], shape[3]];
+            if output == 0 || per_group == 0 || kh == 0 || kw == 0 {
+                return Err(graph_error(format!("{param}: an empty kernel")));
+            }
+            let kernel = if groups == 1 {
+                // [out, in, kh, kw] → [(ky, kx, in), out]
+                let mut matrix = vec![0.0; weight.len()];
+                for o in 0..output {
+                    for i in 0..per_group {
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let from = ((o * per_group + i) * kh + ky) * kw + kx;
+                                let row = (ky * kw + kx) * per_group + i;
+                                matrix[row * output + o] = weight[from];
+                            }
+                        }
+                    }
+                }
+                Kernel::Dense {
+                    matrix,
+                    input: per_group,
+                }
+            } else if per_group == 1 && groups == output {
+                // [c, 1, kh, kw] → [(ky, kx), c]
+                let mut taps = vec![0.0; weight.len()];
+                for c in 0..output {
+                    for tap in 0..kh * kw {
+                        taps[tap * output + c] = weight[c * kh * kw + tap];
+                    }
+                }
+                Kernel::Depthwise { taps }
+            } else {
+                return Err(graph_error(format!(
+                    "{param}: grouped convolutions other than depthwise are not supported"
+                )));
+            };
+            let bias = if bias {
+                let (bias, shape) = tensor(weights, &format!("{param}.bias"), 1)?;
+                if shape[0] != output {
+                    return Err(graph_error(format!("{param}: {} biases", shape[0])));
+                }
+                bias
+            } else {
+                vec![0.0; output]
+            };
+            Op::Conv {
+                x: slots.id(x)?,
+                y: slots.id(y)?,
+                conv: Box::new(Conv {
+                    kernel,
+                    bias,
+                    output,
+                    size: [kh, kw],
+                    stride,
+                    pad,
+                    relu,
+                }),
+            }
+        }
+        OpFile::Add { x, y, relu } => Op::Add {
+            x: [slots.id(x[0])?, slots.id(x[1])?],
+            y: slots.id(y)?,
+            relu,
+        },
+        OpFile::Relu { x, y } => Op::Relu {
+            x: slots.id(x)?,
+            y: slots.id(y)?,
+        },
+        OpFile::Maxpool {
+            x,
+            y,
+            kernel,
+            stride,
+        } => {
+            if stride.contains(&0) || kernel.contains(&0) {
+                return Err(graph_error("pooling with a zero size"));
+            }
+            Op::MaxPool {
+                x: slots.id(x)?,
+                y: slots.id(y)?,
+                kernel,
+                stride,
+            }
+        }
+        OpFile::Pad { x, y, pad } => {
+            if pad[0] != [0, 0] {
+                return Err(graph_error("padding of the batch axis"));
+            }
+            Op::Pad {
+                x: slots.id(x)?,
+                y: slots.id(y)?,
+                pad: [pad[1], pad[2], pad[3]],
+            }
+        }
+        OpFile::Reshape { x, y, shape } => {
+            let last = match shape.as_slice() {
+                [_, _, last] if *last > 0 => *last,
+                _ => {
+                    return Err(graph_error(format!(
+                        "only reshapes to [n, rows, values] are supported, not {shape:?}"
+                    )));
+                }
+            };
+            Op::Flatten {
+                x: slots.id(x)?,
+                y: slots.id(y)?,
+                last,
+            }
+        }
+        OpFile::Concat { x, y, axis } => Op::Concat {
+            x: x.into_iter()
+                .map(|x| slots.id(x))
+                .collect::<Result<_, _>>()?,
+            y: slots.id(y)?,
+            axis,
+        },
+        OpFile::ResizeBilinear {
+            x,
+            y,
+            size,
+            align_corners,
+            half_pixel,
+        } => {
+            if !align_corners && !half_pixel {
+                return Err(graph_error(
+                    "legacy bilinear resizing (neither aligned corners nor half-pixel centres)",
+                ));
+            }
+            if size.contains(&0) {
+                return Err(graph_error("resizing to nothing"));
+            }
+            Op::Resize {
+                x: slots.id(x)?,
+                y: slots.id(y)?,
+                size,
+                align_corners,
+            }
+        }
+        OpFile::DepthToSpace { x, y, block } => {
+            if block == 0 {
+                return Err(graph_error("depth to space with block 0"));
+            }
+            Op::DepthToSpace {
+                x: slots.id(x)?,
+                y: slots.id(y)?,
+                block,
+            }
+        }
+    })
+}
+
+/// Runs one operation. Inputs are read in place; one that no later operation reads is dropped
+/// afterwards, or reused as the output where the operation works in place (additions, ReLU,
+/// reshapes).
+fn step(op: &Op, values: &mut [Option<Value>], left: &mut [usize]) -> Result<Value, NetworkError> {
+    let inputs = op.inputs();
+    // An input for an in-place operation: moved out when this is its last reader, else copied.
+    let mut owned = |slot: usize| -> Result<Value, NetworkError> {
+        left[slot] = left[slot].saturating_sub(1);
+        let value = if left[slot] == 0 {
+            values[slot].take()
+        } else {
+            values[slot].clone()
+        };
+        value.ok_or_else(|| graph_error(format!("value {slot} read before it is made")))
+    };
+    let output = match op {
+        Op::Add { x, relu, .. } => {
+            let a = owned(x[0])?;
+            let b = owned(x[1])?;
+            let same_shape = match (&a, &b) {
+                (Value::Map { shape: s, .. }, Value::Map { shape: t, .. }) => s == t,
+                (Value::Rows { shape: s, .. }, Value::Rows { shape: t, .. }) => s == t,
+                _ => false,
+            };
+            if !same_shape {
+                return Err(graph_error("adding values of different shapes"));
+            }
+            let mut sum = a;
+            let arch = pulp::Arch::new();
+            arch.dispatch(|| add_in_place(data_mut(&mut sum), data_of(&b), *relu));
+            return Ok(sum);
+        }
+        Op::Relu { x, .. } => {
+            let mut value = owned(*x)?;
+            let arch = pulp::Arch::new();
+            arch.dispatch(|| relu_in_place(data_mut(&mut value)));
+            return Ok(value);
+        }
+        Op::Flatten { x, last, .. } => {
+            // NHWC data already is the row-major order of the detection rows.
+            let ([n, h, w, c], data) = map(owned(*x)?)?;
+            if (h * w * c) % last != 0 {
+                return Err(graph_error("reshape does not divide evenly"));
+            }
+            return Ok(Value::Rows {
+                shape: [n, h * w * c / last, *last],
+                data,
+            });
+        }
+        _ => read_only(op, values)?,
+    };
+    for slot in inputs {
+        left[slot] = left[slot].saturating_sub(1);
+        if left[slot] == 0 {
+            values[slot] = None;
+        }
+    }
+    Ok(output)
+}
+
+/// The operations that read their inputs without changing them.
+fn read_only(op: &Op, values: &[Option<Value>]) -> Result<Value, NetworkError> {
+    let get = |slot: usize| -> Result<&Value, NetworkError> {
+        values[slot]
+            .as_ref()
+            .ok_or_else(|| graph_error(format!("value {slot} read before it is made")))
+    };
+    let get_map = |slot: usize| -> Result<([usize; 4], &[f32]), NetworkError> {
+        match get(slot)? {
+            Value::Map { shape, data } => Ok((*shape, data.as_slice())),
+            Value::Rows { .. } => Err(graph_error("a feature map was expected")),
+        }
+    };
+    Ok(match op {
+        Op::Conv { x, conv, .. } => {
+            let (shape, data) = get_map(*x)?;
+            let (shape, data) = conv.run(shape, data)?;
+            Value::Map { shape, data }
+        }
+        Op::MaxPool {
+            x, kernel, stride, ..
+        } => {
+            let (shape, data) = get_map(*x)?;
+            let (shape, data) = max_pool(shape, data, *kernel, *stride)?;
+            Value::Map { shape, data }
+        }
+        Op::Pad { x, pad, .. } => {
+            let (shape, data) = get_map(*x)?;
+            let (shape, data) = zero_pad(shape, data, pad);
+            Value::Map { shape, data }
+        }
+        Op::Concat { x, axis, .. } => {
+            let parts = x
+                .iter()
+                .map(|&slot| get(slot))
+                .collect::<Result<Vec<_>, _>>()?;
+            concat(&parts, *axis)?
+        }
+        Op::Resize {
+            x,
+            size,
+            align_corners,
+            ..
+        } => {
+            let (shape, data) = get_map(*x)?;
+            let (shape, data) = resize_bilinear(shape, data, *size, *align_corners);
+            Value::Map { shape, data }
+        }
+        Op::DepthToSpace { x, block, .. } => {
+            let (shape, data) = get_map(*x)?;
+            let (shape, data) = depth_to_space(shape, data, *block)?;
+            Value::Map { shape, data }
+        }
+        Op::Add { .. } | Op::Relu { .. } | Op::Flatten { .. } => {
+            return Err(graph_error("an in-place operation read as read-only"));
+        }
+    })
+}
+
+fn map(value: Value) -> Result<([usize; 4], Vec<f32>), NetworkError> {
+    match value {
+        Value::Map { shape, data } => Ok((shape, data)),
+        Value::Rows { .. } => Err(graph_error("a feature map was expected")),
+    }
+}
+
+fn data_of(value: &Value) -> &[f32] {
+    match value {
+        Value::Map { data, .. } | Value::Rows { data, .. } => data,
+    }
+}
+
+fn data_mut(value: &mut Value) -> &mut [f32] {
+    match value {
+        Value::Map { data, .. } | Value::Rows { data, .. } => data,
+    }
+}
+
+impl Conv {
+    fn output_side(&self, input: usize, axis: usize) -> Result<usize, NetworkError> {
+        let padded = input + self.pad[2 * axis] + self.pad[2 * axis + 1];
+        if padded < self.size[axis] {
+            return Err(graph_error("a convolution larger than its input"));
+        }
+        Ok((padded - self.size[axis]) / self.stride[axis] + 1)
+    }
+
+    fn run(&self, shape: [usize; 4], x: &[f32]) -> Result<([usize; 4], Vec<f32>), NetworkError> {
+        let [n, h, w, c] = shape;
+        let (oh, ow) = (self.output_side(h, 0)?, self.output_side(w, 1)?);
+        let out_shape = [n, oh, ow, self.output];
+        let mut out = vec![0.0f32; n * oh * ow * self.output];
+        match &self.kernel {
+            Kernel::Dense { matrix, input } => {
+                if *input != c {
+                    return Err(graph_error(format!(
+                        "a convolution for {input} channels given {c}"
+                    )));
+                }
+                let direct = self.size == [1, 1] && self.stride == [1, 1] && self.pad == [0; 4];
+                let columns;
+                let (rows, depth, lhs) = if direct {
+                    (n * h * w, c, x)
+                } else {
+                    columns = self.im2col(shape, x, oh, ow);
+                    (
+                        n * oh * ow,
+                        self.size[0] * self.size[1] * c,
+                        columns.as_slice(),
+                    )
+                };
+                let lhs = ArrayView2::from_shape((rows, depth), lhs)
+                    .map_err(|error| graph_error(error.to_string()))?;
+                let rhs = ArrayView2::from_shape((depth, self.output), matrix.as_slice())
+                    .map_err(|error| graph_error(error.to_string()))?;
+                let mut product = ArrayViewMut2::from_shape((rows, self.output), &mut out)
+                    .map_err(|error| graph_error(error.to_string()))?;
+                general_mat_mul(1.0, &lhs, &rhs, 0.0, &mut product);
+            }
+            Kernel::Depthwise { taps } => {
+                if self.output != c {
+                    return Err(graph_error(format!(
+                        "a depthwise convolution for {} channels given {c}",
+                        self.output
+                    )));
+                }
+                let arch = pulp::Arch::new();
+                arch.dispatch(|| self.depthwise(shape, x, taps, oh, ow, &mut out));
+            }
+        }
+        let arch = pulp::Arch::new();
+        arch.dispatch(|| {
+            for pixel in out.chunks_exact_mut(self.output) {
+                add_bias(pixel, &self.bias, self.relu);
+            }
+        });
+        Ok((out_shape, out))
+    }
+
+    /// The input's patches as rows `[(ky, kx, c)]`, one per output pixel, zeros outside.
+    fn im2col(&self, [n, h, w, c]: [usize; 4], x: &[f32], oh: usize, ow: usize) -> Vec<f32> {
+        let [kh, kw] = self.size;
+        let depth = kh * kw * c;
+        let mut columns = vec![0.0f32; n * oh * ow * depth];
+        for b in 0..n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let row = &mut columns[((b * oh + oy) * ow + ox) * depth..][..depth];
+                    for ky in 0..kh {
+                        let Some(iy) = (oy * self.stride[0] + ky).checked_sub(self.pad[0]) else {
+                            continue;
+                        };
+                        if iy >= h {
+                            continue;
+                        }
+                        for kx in 0..kw {
+                            let Some(ix) = (ox * self.stride[1] + kx).checked_sub(self.pad[2])
+                            else {
+                                continue;
+                            };
+                            if ix >= w {
+                                continue;
+                            }
+                            let from = ((b * h + iy) * w + ix) * c;
+                            row[(ky * kw + kx) * c..][..c].copy_from_slice(&x[from..from + c]);
+                        }
+                    }
+                }
+            }
+        }
+        columns
+    }
+
+    /// Inlined into its caller's `pulp` dispatch, so that the loops are compiled for the
+    /// processor's vector width.
+    #[inline(always)]
+    fn depthwise(
+        &self,
+        [n, h, w, c]: [usize; 4],
+        x: &[f32],
+        taps: &[f32],
+        oh: usize,
+        ow: usize,
+        out: &mut [f32],
+    ) {
+        let [kh, kw] = self.size;
+        // The kernel rows (columns) that fall inside the input for an output row (column).
+        let inside = |o: usize, stride: usize, pad: usize, k: usize, len: usize| {
+            let start = o * stride;
+            (
+                pad.saturating_sub(start),
+                k.min((len + pad).saturating_sub(start)),
+            )
+        };
+        for b in 0..n {
+            let image = &x[b * h * w * c..][..h * w * c];
+            for oy in 0..oh {
+                let (ky0, ky1) = inside(oy, self.stride[0], self.pad[0], kh, h);
+                let row = &mut out[(b * oh + oy) * ow * c..][..ow * c];
+                for (ox, pixel) in row.chunks_exact_mut(c).enumerate() {
+                    let (kx0, kx1) = inside(ox, self.stride[1], self.pad[2], kw, w);
+                    for ky in ky0..ky1 {
+                        let iy = oy * self.stride[0] + ky - self.pad[0];
+                        for kx in kx0..kx1 {
+                            let ix = ox * self.stride[1] + kx - self.pad[2];
+                            let input = &image[(iy * w + ix) * c..][..c];
+                            let weights = &taps[(ky * kw + kx) * c..][..c];
+                            multiply_add(pixel, input, weights);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `out += bias`, then ReLU when asked.
+#[inline(always)]
+fn add_bias(out: &mut [f32], bias: &[f32], relu: bool) {
+    for (value, bias) in out.iter_mut().zip(bias) {
+        *value += bias;
+        if relu {
+            *value = value.max(0.0);
+        }
+    }
+}
+
+/// `out += add`, then ReLU when asked; inlined into a `pulp` dispatch (see `Conv::depthwise`).
+#[inline(always)]
+fn add_in_place(out: &mut [f32], add: &[f32], relu: bool) {
+    if relu {
+        for (value, add) in out.iter_mut().zip(add) {
+            *value = (*value + add).max(0.0);
+        }
+    } else {
+        for (value, add) in out.iter_mut().zip(add) {
+            *value += add;
+        }
+    }
+}
+
+/// ReLU in place; inlined into a `pulp` dispatch.
+#[inline(always)]
+fn relu_in_place(values: &mut [f32]) {
+    for value in values {
+        *value = value.max(0.0);
+    }
+}
+
+/// `out += a × b`, element by element.
+#[inline(always)]
+fn multiply_add(out: &mut [f32], a: &[f32], b: &[f32]) {
+    for ((out, a), b) in out.iter_mut().zip(a).zip(b) {
+        *out += a * b;
+    }
+}
+
+fn max_pool(
+    [n, h, w, c]: [usize; 4],
+    x: &[f32],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> Result<([usize; 4], Vec<f32>), NetworkError> {
+    if h < kernel[0] || w < kernel[1] {
+        return Err(graph_error("pooling larger than its input"));
+    }
+    let (oh, ow) = (
+        (h - kernel[0]) / stride[0] + 1,
+        (w - kernel[1]) / stride[1] + 1,
+    );
+    let mut out = vec![f32::NEG_INFINITY; n * oh * ow * c];
+    for b in 0..n {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let pixel = &mut out[((b * oh + oy) * ow + ox) * c..][..c];
+                for ky in 0..kernel[0] {
+                    for kx in 0..kernel[1] {
+                        let (iy, ix) = (oy * stride[0] + ky, ox * stride[1] + kx);
+                        let input = &x[((b * h + iy) * w + ix) * c..][..c];
+                        for (value, input) in pixel.iter_mut().zip(input) {
+                            *value = value.max(*input);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(([n, oh, ow, c], out))
+}
+
+fn zero_pad([n, h, w, c]: [usize; 4], x: &[f32], pad: &[[usize; 2]; 3]) -> ([usize; 4], Vec<f32>) {
+    let oh = h + pad[0][0] + pad[0][1];
+    let ow = w + pad[1][0] + pad[1][1];
+    let oc = c + pad[2][0] + pad[2][1];
+    let mut out = vec![0.0f32; n * oh * ow * oc];
+    for b in 0..n {
+        for y in 0..h {
+            for xx in 0..w {
+                let from = ((b * h + y) * w + xx) * c;
+                let to = ((b * oh + y + pad[0][0]) * ow + xx + pad[1][0]) * oc + pad[2][0];
+                out[to..to + c].copy_from_slice(&x[from..from + c]);
+            }
+        }
+    }
+    ([n, oh, ow, oc], out)
+}
+
+fn concat(parts: &[&Value], axis: usize) -> Result<Value, NetworkError> {
+    let Some(&first) = parts.first() else {
+        return Err(graph_error("empty concatenation"));
+    };
+    // Both cases join along an axis of row-major data: the parts' blocks below the axis are
+    // taken in turn for each index above it.
+    let (outer, mut shape): (usize, Vec<usize>) = match first {
+        Value::Rows { shape, .. } if (1..3).contains(&axis) => {
+            (shape[..axis].iter().product(), shape.to_vec())
+        }
+        Value::Map { shape, .. } if axis == 3 => (shape[..3].iter().product(), shape.to_vec()),
+        _ => return Err(graph_error(format!("concatenation along axis {axis}"))),
+    };
+    let dims = |value: &Value| match value {
+        Value::Rows { shape, .. } => shape.to_vec(),
+        Value::Map { shape, .. } => shape.to_vec(),
+    };
+    let mut total = 0;
+    for &part in parts {
+        let part_shape = dims(part);
+        let agrees = part_shape.len() == shape.len()
+            && part_shape
+                .iter()
+                .zip(&shape)
+                .enumerate()
+                .all(|(index, (a, b))| index == axis || a == b);
+        if !agrees || std::mem::discriminant(part) != std::mem::discriminant(first) {
+            return Err(graph_error("concatenating values of different shapes"));
+        }
+        total += part_shape[axis];
+    }
+    let inner: usize = shape[axis + 1..].iter().product();
+    shape[axis] = total;
+    let mut data = Vec::with_capacity(outer * total * inner);
+    for index in 0..outer {
+        for &part in parts {
+            let block = dims(part)[axis] * inner;
+            data.extend_from_slice(&data_of(part)[index * block..(index + 1) * block]);
+        }
+    }
+    Ok(match first {
+        Value::Rows { .. } => Value::Rows {
+            shape: [shape[0], shape[1], shape[2]],
+            data,
+        },
+        Value::Map { .. } => Value::Map {
+            shape: [shape[0], shape[1], shape[2], shape[3]],
+            data,
+        },
+    })
+}
+
+/// TFLite's bilinear resizing, with aligned corners or half-pixel centres.
+fn resize_bilinear(
+    [n, h, w, c]: [usize; 4],
+    x: &[f32],
+    [oh, ow]: [usize; 2],
+    align_corners: bool,
+) -> ([usize; 4], Vec<f32>) {
+    // Source position, lower and upper neighbours and the upper one's weight.
+    let source = |out: usize, input: usize, size: usize| -> (usize, usize, f32) {
+        let position = if align_corners {
+            let scale = if size > 1 {
+                (input - 1) as f32 / (size - 1) as f32
+            } else {
+                0.0
+            };
+            out as f32 * scale
+        } else {
+            (out as f32 + 0.5) * (input as f32 / size as f32) - 0.5
+        };
+        let position = position.clamp(0.0, (input - 1) as f32);
+        let lower = position.floor() as usize;
+        let upper = (lower + 1).min(input - 1);
+        (lower, upper, position - lower as f32)
+    };
+    let mut out = vec![0.0f32; n * oh * ow * c];
+    for b in 0..n {
+        for oy in 0..oh {
+            let (y0, y1, ty) = source(oy, h, oh);
+            for ox in 0..ow {
+                let (x0, x1, tx) = source(ox, w, ow);
+                let at = |y: usize, xx: usize| &x[((b * h + y) * w + xx) * c..][..c];
+                let (a, bb, cc, d) = (at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1));
+                let pixel = &mut out[((b * oh + oy) * ow + ox) * c..][..c];
+                for (index, value) in pixel.iter_mut().enumerate() {
+                    let top = a[index] + (bb[index] - a[index]) * tx;
+                    let bottom = cc[index] + (d[index] - cc[index]) * tx;
+                    *value = top + (bottom - top) * ty;
+                }
+            }
+        }
+    }
+    ([n, oh, ow, c], out)
+}
+
+/// TFLite's depth to space: output `(y·b + i, x·b + j, c)` is input `(y, x, (i·b + j)·c' + c)`.
+fn depth_to_space(
+    [n, h, w, c]: [usize; 4],
+    x: &[f32],
+    block: usize,
+) -> Result<([usize; 4], Vec<f32>), NetworkError> {
+    if c % (block * block) != 0 {
+        return Err(graph_error("depth to space: channels"));
+    }
+    let oc = c / (block * block);
+    let (oh, ow) = (h * block, w * block);
+    let mut out = vec![0.0f32; n * oh * ow * oc];
+    for b in 0..n {
+        for y in 0..h {
+            for xx in 0..w {
+                let input = &x[((b * h + y) * w + xx) * c..][..c];
+                for i in 0..block {
+                    for j in 0..block {
+                        let to = ((b * oh + y * block + i) * ow + xx * block + j) * oc;
+                        out[to..to + oc].copy_from_slice(&input[(i * block + j) * oc..][..oc]);
+                    }
+                }
+            }
+        }
+    }
+    Ok(([n, oh, ow, oc], out))
+}
+
+impl Op {
+    fn inputs(&self) -> Vec<usize> {
+        match self {
+            Op::Conv { x, .. }
+            | Op::Relu { x, .. }
+            | Op::MaxPool { x, .. }
+            | Op::Pad { x, .. }
+            | Op::Flatten { x, .. }
+            | Op::Resize { x, .. }
+            | Op::DepthToSpace { x, .. } => vec![*x],
+            Op::Add { x, .. } => x.to_vec(),
+            Op::Concat { x, .. } => x.clone(),
+        }
+    }
+
+    fn output(&self) -> usize {
+        match self {
+            Op::Conv { y, .. }
+            | Op::Add { y, .. }
+            | Op::Relu { y, .. }
+            | Op::MaxPool { y, .. }
+            | Op::Pad { y, .. }
+            | Op::Flatten { y, .. }
+            | Op::Concat { y, .. }
+            | Op::Resize { y, .. }
+            | Op::DepthToSpace { y, .. } => *y,
+        }
+    }
+}
+
+/// Maps the file's tensor numbers to dense slots.
+#[derive(Default)]
+struct Slots {
+    ids: HashMap<i64, usize>,
+}
+
+impl Slots {
+    fn id(&mut self, tensor: i64) -> Result<usize, NetworkError> {
+        if tensor < 0 {
+            return Err(graph_error("a missing operand"));
+        }
+        let next = self.ids.len();
+        Ok(*self.ids.entry(tensor).or_insert(next))
+    }
+
+    fn count(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// A named f32 tensor of the file with the expected rank: its values and shape.
+fn tensor(
+    weights: &safetensors::SafeTensors<'_>,
+    name: &str,
+    rank: usize,
+) -> Result<(Vec<f32>, Vec<usize>), NetworkError> {
+    let view = weights
+        .tensor(name)
+        .map_err(|error| NetworkError::Weights(format!("{name}: {error}")))?;
+    if view.dtype() != safetensors::Dtype::F32 || view.shape().len() != rank {
+        return Err(NetworkError::Weights(format!(
+            "{name}: expected f32 of rank {rank}, found {:?} {:?}",
+            view.dtype(),
+            view.shape()
+        )));
+    }
+    let values: Vec<f32> = view
+        .data()
+        .chunks_exact(4)
+        .map(|bytes| f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        .collect();
+    if values.iter().any(|value| !value.is_finite()) {
+        return Err(NetworkError::Weights(format!("{name}: non-finite values")));
+    }
+    Ok((values, view.shape().to_vec()))
+}
