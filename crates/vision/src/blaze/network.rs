@@ -325,7 +325,7 @@ impl Network {
         height: usize,
         width: usize,
     ) -> Result<RawOutput, NetworkError> {
-        if height == 0 || width == 0 || height % 16 != 0 || width % 16 != 0 {
+        if height == 0 || width == 0 || !height.is_multiple_of(16) || !width.is_multiple_of(16) {
             return Err(graph_error(format!(
                 "a {width}×{height} picture: both sides must be multiples of 16"
             )));
