@@ -5,7 +5,8 @@
 //! development photo `face_controls/images/astronaut.png`), one 640×480 picture without a face,
 //! and every `faces_dev` photo. Prints the median time per detection and the faces found.
 //!
-//! Usage: `cargo run --release -p vision --example detect_timing [-- ROUNDS]` (default 15).
+//! Usage: `cargo run --release -p vision --example detect_timing [-- ROUNDS]` (default 15);
+//! `VISION_COMPARE=large` compares against the large view read on every photo instead.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -65,14 +66,29 @@ fn main() -> anyhow::Result<()> {
         (format!("faces_dev, {} photos (per photo)", dev.len()), dev),
     ];
     let off = FaceDetector::new()?;
-    let on = FaceDetector::with_settings(DetectorSettings {
-        tile_side: 0.5,
-        tile_threshold: 0.70,
-        large_view_side: 0,
-        ..DetectorSettings::default()
-    })?;
+    // `VISION_COMPARE=large`: against the large view read on every photo (no skipping when a
+    // face fills the frame) instead of against the tiles.
+    let (other, on) = if std::env::var("VISION_COMPARE").as_deref() == Ok("large") {
+        (
+            "large view always",
+            FaceDetector::with_settings(DetectorSettings {
+                skip_large_view_above: 2.0,
+                ..DetectorSettings::default()
+            })?,
+        )
+    } else {
+        (
+            "tiles",
+            FaceDetector::with_settings(DetectorSettings {
+                tile_side: 0.5,
+                tile_threshold: 0.70,
+                large_view_side: 0,
+                ..DetectorSettings::default()
+            })?,
+        )
+    };
     println!(
-        "the default views (default) against six half-side tiles instead of the large view (tiles); {rounds} rounds, median ms per photo, one thread"
+        "the default views (default) against {other}; {rounds} rounds, median ms per photo, one thread"
     );
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     pool.install(|| -> anyhow::Result<()> {
@@ -106,7 +122,7 @@ fn main() -> anyhow::Result<()> {
                 println!("{name}: box widths in the photo {widths:?}");
             }
             println!(
-                "{name}: default {:.2} ms ({faces_off} faces), tiles {:.2} ms ({faces_on} faces)",
+                "{name}: default {:.2} ms ({faces_off} faces), {other} {:.2} ms ({faces_on} faces)",
                 median(&mut times_off),
                 median(&mut times_on)
             );

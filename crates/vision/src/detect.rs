@@ -142,6 +142,11 @@ pub struct DetectorSettings {
     /// 16): at 256, twice the network's own side, it sees faces as large as half-side tiles
     /// show them, in one picture without seams. Zero turns this view off.
     pub large_view_side: u32,
+    /// The large view is skipped when the other views found a face at least this fraction of
+    /// the photo's shorter side wide: such a face leaves no room for one small enough to need
+    /// it (a face a third as wide is found by the whole-photo views). A selfie is then read in
+    /// two pictures instead of 6.7. Above 1, the large view is always read.
+    pub skip_large_view_above: f32,
 }
 
 impl Default for DetectorSettings {
@@ -157,6 +162,7 @@ impl Default for DetectorSettings {
             tile_overlap: 0.5,
             merge_overlap: 0.3,
             large_view_side: 320,
+            skip_large_view_above: 0.75,
         }
     }
 }
@@ -278,7 +284,12 @@ impl FaceDetector {
             self.settings.score_threshold,
         ));
         found.extend(self.read_views(&self.short, &working, &tiles, self.settings.tile_threshold));
-        if self.settings.large_view_side > 0 {
+        let shorter = working.width().min(working.height()) as f32;
+        let fills_the_frame = found.iter().any(|detection| {
+            (detection.x_max - detection.x_min).min(detection.y_max - detection.y_min)
+                >= self.settings.skip_large_view_above * shorter
+        });
+        if self.settings.large_view_side > 0 && !fills_the_frame {
             found.extend(self.read_large_view(&working));
         }
         if let Some(threshold) = self.settings.full_range_threshold {
@@ -470,6 +481,11 @@ fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
     if !(settings.large_view_side == 0 || (16..=2048).contains(&settings.large_view_side)) {
         return Err(DetectorError::InvalidSettings(
             "large_view_side must be 0 or lie in [16, 2048]",
+        ));
+    }
+    if settings.skip_large_view_above.is_nan() || settings.skip_large_view_above <= 0.0 {
+        return Err(DetectorError::InvalidSettings(
+            "skip_large_view_above must be above 0",
         ));
     }
     if !(0.0..1.0).contains(&settings.merge_overlap) {
@@ -691,6 +707,10 @@ mod tests {
             },
             DetectorSettings {
                 merge_overlap: f32::NAN,
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                skip_large_view_above: 0.0,
                 ..DetectorSettings::default()
             },
         ] {
