@@ -43,12 +43,9 @@ pub fn shared_data(what: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        // Written to stderr directly, past the test harness's capture, so that a run
-        // without the development data says what it skipped.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {what}: development data not found at {}",
-            dir.display()
+        skipped(
+            what,
+            &format!("development data not found at {}", dir.display()),
         );
         None
     }
@@ -61,13 +58,15 @@ pub fn shared_file(relative: &str) -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {relative}: {} is absent",
-            path.display()
-        );
+        skipped(relative, &format!("{} is absent", path.display()));
         None
     }
+}
+
+/// Writes the `SKIPPED {what}: {why}` note to stderr directly, past the test harness's
+/// capture, so that a run without the development data says what it skipped.
+fn skipped(what: &str, why: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED {what}: {why}");
 }
 
 #[cfg(test)]
