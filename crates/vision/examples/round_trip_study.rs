@@ -7,7 +7,8 @@
 //! (default 600 PublicTest faces, seed 7; the round-trip test uses 300 faces and seed 2013).
 //! Environment variables override the detector settings (see `settings_from_env`), and
 //! `VISION_STUDY_MIRROR=1` prints every box instead (face or not, score, score of the same box
-//! in the mirrored picture, side) for studying thresholds.
+//! in the mirrored picture, side) for studying thresholds; `VISION_STUDY_MISSES=DIR` writes each
+//! missed scene, upright, into `DIR` as PNG.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -79,6 +80,16 @@ fn main() -> anyhow::Result<()> {
         if !hit {
             missed_by_background[scene.background as usize] += 1;
             missed_sides.push(scene.pasted.side);
+        }
+    }
+    if let Ok(dir) = std::env::var("VISION_STUDY_MISSES") {
+        // Each missed scene upright, named by its index and its face's side.
+        std::fs::create_dir_all(&dir)?;
+        for (index, (scene, (hit, _))) in scenes.iter().zip(&results).enumerate() {
+            if !hit {
+                let name = format!("{dir}/miss_{index:03}_{}px.png", scene.pasted.side);
+                vision::decode(&scene.jpeg)?.save(name)?;
+            }
         }
     }
     missed_sides.sort_unstable();
