@@ -6,7 +6,8 @@
 //! and every `faces_dev` photo. Prints the median time per detection and the faces found.
 //!
 //! Usage: `cargo run --release -p vision --example detect_timing [-- ROUNDS]` (default 15);
-//! `VISION_COMPARE=large` compares against the large view read on every photo instead.
+//! `VISION_COMPARE=large` compares against the large view read on every photo instead,
+//! `VISION_COMPARE=unconfirmed` against no candidates (no cascade close-ups).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -68,11 +69,20 @@ fn main() -> anyhow::Result<()> {
     let off = FaceDetector::new()?;
     // `VISION_COMPARE=large`: against the large view read on every photo (no skipping when a
     // face fills the frame) instead of against the tiles.
-    let (other, on) = if std::env::var("VISION_COMPARE").as_deref() == Ok("large") {
+    let compare = std::env::var("VISION_COMPARE");
+    let (other, on) = if compare.as_deref() == Ok("large") {
         (
             "large view always",
             FaceDetector::with_settings(DetectorSettings {
                 skip_large_view_above: 2.0,
+                ..DetectorSettings::default()
+            })?,
+        )
+    } else if compare.as_deref() == Ok("unconfirmed") {
+        (
+            "no candidates",
+            FaceDetector::with_settings(DetectorSettings {
+                candidate_threshold: DetectorSettings::default().tile_threshold,
                 ..DetectorSettings::default()
             })?,
         )

@@ -166,7 +166,8 @@ fn faces_dev_recall(data: &Path, detector: &FaceDetector) -> anyhow::Result<(usi
 /// `VISION_FULL_SCORE` (above 1: no full-range view), `VISION_PADDED` (0: no padded view),
 /// `VISION_WHOLE` (false: no whole view), `VISION_TILE_SIDE` (0: no tiles),
 /// `VISION_TILE_SCORE`, `VISION_TILE_OVERLAP`, `VISION_LARGE_VIEW` (0: no large view),
-/// `VISION_MAX_SIDE`, `VISION_MERGE`, `VISION_SKIP_LARGE` (above 1: the large view always)).
+/// `VISION_MAX_SIDE`, `VISION_MERGE`, `VISION_SKIP_LARGE` (above 1: the large view always),
+/// `VISION_CANDIDATE`, `VISION_CLOSE_UP_SIDE`, `VISION_CLOSE_UP_SCORE`, `VISION_CLOSE_UPS`).
 fn settings_from_env() -> anyhow::Result<DetectorSettings> {
     fn var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
     where
@@ -191,6 +192,10 @@ fn settings_from_env() -> anyhow::Result<DetectorSettings> {
         merge_overlap: var("VISION_MERGE", default.merge_overlap)?,
         large_view_side: var("VISION_LARGE_VIEW", default.large_view_side)?,
         skip_large_view_above: var("VISION_SKIP_LARGE", default.skip_large_view_above)?,
+        candidate_threshold: var("VISION_CANDIDATE", default.candidate_threshold)?,
+        close_up_side: var("VISION_CLOSE_UP_SIDE", default.close_up_side)?,
+        close_up_score: var("VISION_CLOSE_UP_SCORE", default.close_up_score)?,
+        max_close_ups: var("VISION_CLOSE_UPS", default.max_close_ups)?,
     })
 }
 

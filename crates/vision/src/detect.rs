@@ -1,16 +1,18 @@
-//! Finding faces: MediaPipe's BlazeFace detectors (see `blaze`) run on a few square views of
-//! the photo, their detections mapped back to the photo and merged.
+//! Finding faces: MediaPipe's BlazeFace detectors (see `blaze`) run on a few views of the
+//! photo, their detections mapped back to the photo and merged.
 //!
-//! The short-range model (128×128) wants a face that fills a good part of its input; the
-//! full-range model (192×192) wants smaller faces. A photo is therefore read as (see
-//! [`DetectorSettings`]): the whole photo letterboxed into a square, the same with a wide border
-//! (a face that fills the frame is then the size the model knows best), and the whole photo by
-//! the full-range model for small faces beside large ones.
+//! The short-range model (128×128) wants a face that fills a good part of its input. A photo is
+//! therefore read as (see [`DetectorSettings`]): the whole photo letterboxed into a square, the
+//! same with a wide border (a face that fills the frame is then the size the model knows best),
+//! and the whole photo enlarged (the large view) for small faces beside large ones. The large
+//! view's uncertain faces are looked at again by the SeetaFace cascade in a close-up, and kept
+//! when it finds them too. The full-range model (192×192) and square tiles are available but off.
 
 use image::{DynamicImage, RgbImage};
 
 use crate::blaze::network::NetworkError;
 use crate::blaze::{self, Blaze, BlazeModel, Detection, KEYPOINTS};
+use crate::grey::luma_bt601;
 
 /// The six keypoints BlazeFace gives for a face, in the photo's pixel coordinates.
 ///
@@ -67,7 +69,8 @@ pub struct FaceBox {
     /// Height in pixels.
     pub height: u32,
     /// The detector's confidence, 0..1; every returned face scores at least the threshold of
-    /// the view that found it (see [`DetectorSettings`]).
+    /// the view that found it, or the candidate threshold when the cascade confirmed it (see
+    /// [`DetectorSettings`]).
     pub score: f64,
     /// Eyes, nose, mouth and ears, when the detector gives them.
     pub landmarks: Option<Landmarks>,
@@ -147,6 +150,19 @@ pub struct DetectorSettings {
     /// it (a face a third as wide is found by the whole-photo views). A selfie is then read in
     /// two pictures instead of 6.7. Above 1, the large view is always read.
     pub skip_large_view_above: f32,
+    /// Large-view detections scoring at least this but below `tile_threshold` are candidates:
+    /// each is looked at again in a grey close-up by the SeetaFace cascade and kept only when
+    /// the cascade finds the face there too. At or above `tile_threshold` there are none.
+    pub candidate_threshold: f32,
+    /// A close-up is the square around a candidate this many times the candidate's box wide,
+    /// resampled to 128×128 (a 64-pixel face for the cascade, whose window is 40 pixels).
+    pub close_up_side: f32,
+    /// The score the cascade must give a candidate's face (its own scale; 2.0 is its usual
+    /// threshold).
+    pub close_up_score: f64,
+    /// At most this many candidates per photo are checked (the best-scoring first), so that a
+    /// busy photo costs at most this many close-ups more.
+    pub max_close_ups: usize,
 }
 
 impl Default for DetectorSettings {
@@ -163,8 +179,29 @@ impl Default for DetectorSettings {
             merge_overlap: 0.3,
             large_view_side: 320,
             skip_large_view_above: 0.75,
+            candidate_threshold: 0.4,
+            close_up_side: 2.0,
+            close_up_score: 2.5,
+            max_close_ups: 4,
         }
     }
+}
+
+/// Side of a close-up, in pixels.
+const CLOSE_UP: usize = 128;
+
+/// The SeetaFace cascade that confirms candidates, with its embedded model.
+fn cascade(score_threshold: f64) -> Result<seeta::Detector, DetectorError> {
+    let model = seeta::read_model(seeta::FRONTAL_MODEL)
+        .map_err(|error| DetectorError::Cascade(error.to_string()))?;
+    seeta::Detector::new(
+        model,
+        seeta::Settings {
+            score_threshold,
+            ..seeta::Settings::default()
+        },
+    )
+    .map_err(|_| DetectorError::InvalidSettings("close_up_score must be above 0"))
 }
 
 /// Why a detector could not be built.
@@ -173,6 +210,9 @@ pub enum DetectorError {
     /// An embedded model could not be read (a build problem, not an input problem).
     #[error("the embedded face model is unreadable: {0}")]
     Model(#[source] NetworkError),
+    /// The embedded SeetaFace model could not be read (a build problem too).
+    #[error("the embedded face cascade is unreadable: {0}")]
+    Cascade(String),
     /// A setting is outside its range.
     #[error("invalid detector setting: {0}")]
     InvalidSettings(&'static str),
@@ -185,6 +225,8 @@ pub enum DetectorError {
 pub struct FaceDetector {
     short: Blaze,
     full: Blaze,
+    /// Confirms the large view's uncertain faces (see [`DetectorSettings::candidate_threshold`]).
+    cascade: seeta::Detector,
     settings: DetectorSettings,
 }
 
@@ -200,7 +242,7 @@ impl std::fmt::Debug for FaceDetector {
 /// Grey level of the border around a view that reaches past the photo.
 const BORDER_LEVEL: f32 = 0.0;
 
-/// A square region of the working image, in its pixels (may reach past its edges).
+/// A region of the working image, in its pixels (may reach past its edges).
 #[derive(Debug, Clone, Copy)]
 struct View {
     left: f32,
@@ -232,6 +274,7 @@ impl FaceDetector {
         Ok(Self {
             short: Blaze::embedded(BlazeModel::ShortRange).map_err(DetectorError::Model)?,
             full: Blaze::embedded(BlazeModel::FullRange).map_err(DetectorError::Model)?,
+            cascade: cascade(settings.close_up_score)?,
             settings,
         })
     }
@@ -276,24 +319,47 @@ impl FaceDetector {
                 }
             }
         }
+        let integral = Integral::new(&working);
         let mut found = Vec::new();
-        found.extend(self.read_views(
-            &self.short,
-            &working,
-            &short_views,
-            self.settings.score_threshold,
-        ));
-        found.extend(self.read_views(&self.short, &working, &tiles, self.settings.tile_threshold));
+        found.extend(
+            self.read_views(
+                &self.short,
+                &working,
+                &integral,
+                &short_views,
+                self.settings.score_threshold,
+            )
+            .into_iter()
+            .flatten(),
+        );
+        found.extend(
+            self.read_views(
+                &self.short,
+                &working,
+                &integral,
+                &tiles,
+                self.settings.tile_threshold,
+            )
+            .into_iter()
+            .flatten(),
+        );
         let shorter = working.width().min(working.height()) as f32;
         let fills_the_frame = found.iter().any(|detection| {
             (detection.x_max - detection.x_min).min(detection.y_max - detection.y_min)
                 >= self.settings.skip_large_view_above * shorter
         });
         if self.settings.large_view_side > 0 && !fills_the_frame {
-            found.extend(self.read_large_view(&working));
+            let (sure, candidates) = self.read_large_view(&working, &integral);
+            found.extend(sure);
+            let confirmed = self.confirm(&working, &integral, &found, candidates);
+            found.extend(confirmed);
         }
         if let Some(threshold) = self.settings.full_range_threshold {
-            found.extend(self.read_views(&self.full, &working, &[centred(long)], threshold));
+            found.extend(
+                self.read_views(&self.full, &working, &integral, &[centred(long)], threshold)
+                    .into_iter()
+                    .flatten(),
+            );
         }
         let merged = blaze::weighted_nms(found, self.settings.merge_overlap);
         let mut boxes: Vec<FaceBox> = merged
@@ -309,23 +375,23 @@ impl FaceDetector {
         boxes
     }
 
-    /// Runs one model on views of the working image (one batch) and returns the detections,
-    /// after each view's own suppression, in working-image pixels.
+    /// Runs one model on views of the working image (one batch) and returns, per view, its
+    /// detections after the view's own suppression, in working-image pixels.
     fn read_views(
         &self,
         model: &Blaze,
         working: &RgbImage,
+        integral: &Integral,
         views: &[View],
         min_score: f32,
-    ) -> Vec<Detection> {
+    ) -> Vec<Vec<Detection>> {
         if views.is_empty() {
             return Vec::new();
         }
         let side = model.side();
-        let integral = Integral::new(working);
         let mut pixels = vec![0.0f32; views.len() * 3 * side * side];
         for (view, out) in views.iter().zip(pixels.chunks_exact_mut(3 * side * side)) {
-            sample_view(working, &integral, *view, (side, side), out);
+            sample_view(working, integral, *view, (side, side), out);
         }
         let per_view = match model.detect(pixels, views.len(), min_score) {
             Ok(per_view) => per_view,
@@ -336,19 +402,82 @@ impl FaceDetector {
                 return Vec::new();
             }
         };
-        let mut found = Vec::new();
-        for (view, detections) in views.iter().zip(per_view) {
-            for detection in blaze::weighted_nms(detections, self.settings.merge_overlap) {
-                found.push(to_working(&detection, view));
-            }
-        }
-        found
+        views
+            .iter()
+            .zip(per_view)
+            .map(|(view, detections)| {
+                blaze::weighted_nms(detections, self.settings.merge_overlap)
+                    .iter()
+                    .map(|detection| to_working(detection, view))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Checks each candidate that no other view found with the SeetaFace cascade, in a grey
+    /// close-up around it, and returns those the cascade confirms (a face whose centre lies in
+    /// the candidate's box). The cascade is a different kind of detector (boosted pixel
+    /// comparisons and gradient features, not a network): what fools one seldom fools both.
+    fn confirm(
+        &self,
+        working: &RgbImage,
+        integral: &Integral,
+        found: &[Detection],
+        mut candidates: Vec<Detection>,
+    ) -> Vec<Detection> {
+        let overlap = self.settings.merge_overlap;
+        // A candidate overlapping a face already found, or lying inside one, is that face.
+        let centre = |d: &Detection| ((d.x_min + d.x_max) / 2.0, (d.y_min + d.y_max) / 2.0);
+        candidates.retain(|candidate| {
+            let (x, y) = centre(candidate);
+            found.iter().all(|face| {
+                face.iou(candidate) <= overlap
+                    && !((face.x_min..face.x_max).contains(&x)
+                        && (face.y_min..face.y_max).contains(&y))
+            })
+        });
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+        candidates.truncate(self.settings.max_close_ups);
+        let mut pixels = vec![0.0f32; 3 * CLOSE_UP * CLOSE_UP];
+        candidates
+            .into_iter()
+            .filter(|candidate| {
+                let side = self.settings.close_up_side
+                    * (candidate.x_max - candidate.x_min).max(candidate.y_max - candidate.y_min);
+                let view = View::square(
+                    (candidate.x_min + candidate.x_max - side) / 2.0,
+                    (candidate.y_min + candidate.y_max - side) / 2.0,
+                    side,
+                );
+                sample_view(working, integral, view, (CLOSE_UP, CLOSE_UP), &mut pixels);
+                let level = |value: f32| ((value + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8;
+                let grey: Vec<u8> = pixels
+                    .chunks_exact(3)
+                    .map(|rgb| luma_bt601(level(rgb[0]), level(rgb[1]), level(rgb[2])))
+                    .collect();
+                let scale = view.width / CLOSE_UP as f32;
+                let side = CLOSE_UP as u32;
+                self.cascade.detect(&grey, side, side).iter().any(|face| {
+                    let half = face.side as f32 / 2.0;
+                    let x = view.left + (face.x as f32 + half) * scale;
+                    let y = view.top + (face.y as f32 + half) * scale;
+                    (candidate.x_min..candidate.x_max).contains(&x)
+                        && (candidate.y_min..candidate.y_max).contains(&y)
+                })
+            })
+            .collect()
     }
 
     /// Runs the short-range model once on the whole working image resampled to
     /// `large_view_side` pixels on its longer side (centred in a picture whose sides are
-    /// multiples of 16) and returns the detections in working-image pixels.
-    fn read_large_view(&self, working: &RgbImage) -> Vec<Detection> {
+    /// multiples of 16) and returns, in working-image pixels, the detections that reach
+    /// `tile_threshold` and, apart, the candidates that reach only `candidate_threshold` (each
+    /// group merged on its own, so the first is what it would be without candidates).
+    fn read_large_view(
+        &self,
+        working: &RgbImage,
+        integral: &Integral,
+    ) -> (Vec<Detection>, Vec<Detection>) {
         let (width, height) = (working.width() as f32, working.height() as f32);
         let step = width.max(height) / self.settings.large_view_side as f32;
         // `as` saturates; the working image is at most a few thousand pixels wide.
@@ -360,30 +489,37 @@ impl FaceDetector {
             width: input_width as f32 * step,
             height: input_height as f32 * step,
         };
-        let integral = Integral::new(working);
         let mut pixels = vec![0.0f32; 3 * input_width * input_height];
         sample_view(
             working,
-            &integral,
+            integral,
             view,
             (input_width, input_height),
             &mut pixels,
         );
-        match self.short.detect_sized(
-            pixels,
-            input_height,
-            input_width,
-            self.settings.tile_threshold,
-        ) {
-            Ok(detections) => blaze::weighted_nms(detections, self.settings.merge_overlap)
-                .iter()
-                .map(|detection| to_working(detection, &view))
-                .collect(),
+        let sure = self.settings.tile_threshold;
+        let lowest = sure.min(self.settings.candidate_threshold);
+        match self
+            .short
+            .detect_sized(pixels, input_height, input_width, lowest)
+        {
+            Ok(detections) => {
+                let (sure, candidates): (Vec<_>, Vec<_>) = detections
+                    .into_iter()
+                    .partition(|detection| detection.score >= sure);
+                let merge = |detections| {
+                    blaze::weighted_nms(detections, self.settings.merge_overlap)
+                        .iter()
+                        .map(|detection| to_working(detection, &view))
+                        .collect()
+                };
+                (merge(sure), merge(candidates))
+            }
             Err(error) => {
                 // The input's sides are multiples of 16 by construction; a photo must never
                 // make the detector panic.
                 tracing::error!(%error, "face model failed");
-                Vec::new()
+                (Vec::new(), Vec::new())
             }
         }
     }
@@ -481,6 +617,16 @@ fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
     if !(settings.large_view_side == 0 || (16..=2048).contains(&settings.large_view_side)) {
         return Err(DetectorError::InvalidSettings(
             "large_view_side must be 0 or lie in [16, 2048]",
+        ));
+    }
+    if !(0.0..=1.0).contains(&settings.candidate_threshold) {
+        return Err(DetectorError::InvalidSettings(
+            "candidate_threshold must lie in [0, 1]",
+        ));
+    }
+    if !(1.0..=8.0).contains(&settings.close_up_side) {
+        return Err(DetectorError::InvalidSettings(
+            "close_up_side must lie in [1, 8]",
         ));
     }
     if settings.skip_large_view_above.is_nan() || settings.skip_large_view_above <= 0.0 {
@@ -711,6 +857,18 @@ mod tests {
             },
             DetectorSettings {
                 skip_large_view_above: 0.0,
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                candidate_threshold: -0.1,
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                close_up_side: 0.5,
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                close_up_score: 0.0,
                 ..DetectorSettings::default()
             },
         ] {

@@ -7,8 +7,9 @@
 //! - [`decode`]: JPEG, PNG, WebP, GIF (first frame) and BMP with size limits checked before any
 //!   pixel buffer is allocated, EXIF orientation applied, typed [`DecodeError`]s.
 //! - [`FaceDetector`]: MediaPipe's BlazeFace detectors (short and full range, weights converted
-//!   into `models/blazeface/` and embedded), run natively (NHWC, `ndarray` matrix products) on a few views of the photo; boxes
-//!   with six [`Landmarks`] each; shareable across threads.
+//!   into `models/blazeface/` and embedded), run natively (NHWC, `ndarray` matrix products) on a
+//!   few views of the photo, the uncertain small faces confirmed by the SeetaFace cascade (the
+//!   `seeta` crate); boxes with six [`Landmarks`] each; shareable across threads.
 //! - [`crop_for_model`]: the one framing rule ([`FER_FRAMING`]), BT.601 grey, 48×48.
 //!
 //! ```no_run

@@ -81,6 +81,45 @@ fn astronaut_is_found_at_every_scale_and_when_cropped_tight() {
 }
 
 #[test]
+fn a_small_face_the_large_view_is_unsure_of_is_confirmed_by_the_cascade() {
+    // The portrait shrunk to 152 px on a grey 640×480 canvas: its ~29 px face scores about 0.55
+    // in the large view, below the view's own threshold (0.74); the cascade's close-up confirms
+    // it. Without candidates (their threshold raised to the view's) it is missed.
+    let portrait = common::astronaut().resize_exact(152, 152, FilterType::Triangle);
+    let mut canvas = DynamicImage::ImageRgb8(vision::image::RgbImage::from_pixel(
+        640,
+        480,
+        vision::image::Rgb([128, 128, 128]),
+    ));
+    canvas.copy_from(&portrait, 300, 200).expect("fits");
+    let scale = 152.0 / 512.0;
+    let centre = (
+        300.0 + ASTRONAUT_CENTRE.0 * scale,
+        200.0 + ASTRONAUT_CENTRE.1 * scale,
+    );
+
+    let faces = detector().detect(&canvas);
+    assert_eq!(faces.len(), 1, "{faces:?}");
+    let (x, y) = faces[0].centre();
+    let half = ASTRONAUT_SIDE * scale / 2.0;
+    assert!(
+        (x - centre.0).abs() < half && (y - centre.1).abs() < half,
+        "centre ({x}, {y}) is not near {centre:?}"
+    );
+    assert!(
+        faces[0].score < 0.74,
+        "found without the cascade: {faces:?}"
+    );
+
+    let unconfirmed = FaceDetector::with_settings(vision::DetectorSettings {
+        candidate_threshold: 0.74,
+        ..vision::DetectorSettings::default()
+    })
+    .expect("valid settings");
+    assert!(unconfirmed.detect(&canvas).is_empty());
+}
+
+#[test]
 fn two_faces_come_in_reading_order() {
     let photo = common::astronaut();
     let face = photo.crop_imm(150, 40, 150, 170);

@@ -11,10 +11,10 @@ mod common;
 use vision::FaceDetector;
 
 /// The share of pasted faces the detector must keep finding. The project aims at 99%; BlazeFace
-/// with its large view finds 93.7% of this set (281/300; the SeetaFace cascade it replaced found
-/// 89.3%): the smallest pasted faces (60–90 px) are still small in its views
-/// (`docs/vision.md`). This floor guards against regressions only.
-const RECALL_FLOOR: f64 = 0.90;
+/// with its large view and the cascade's close-ups finds 96.3% of this set (289/300; the large
+/// view alone 93.7%, the SeetaFace cascade alone 89.3%); most misses are faces turned away or
+/// tilted back, and 60–90 px faces (`docs/vision.md`). This floor guards against regressions only.
+const RECALL_FLOOR: f64 = 0.95;
 
 #[test]
 fn round_trip_recall() -> anyhow::Result<()> {
