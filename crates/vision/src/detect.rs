@@ -321,28 +321,20 @@ impl FaceDetector {
         }
         let integral = Integral::new(&working);
         let mut found = Vec::new();
-        found.extend(
-            self.read_views(
-                &self.short,
-                &working,
-                &integral,
-                &short_views,
-                self.settings.score_threshold,
-            )
-            .into_iter()
-            .flatten(),
-        );
-        found.extend(
-            self.read_views(
-                &self.short,
-                &working,
-                &integral,
-                &tiles,
-                self.settings.tile_threshold,
-            )
-            .into_iter()
-            .flatten(),
-        );
+        found.extend(self.read_views(
+            &self.short,
+            &working,
+            &integral,
+            &short_views,
+            self.settings.score_threshold,
+        ));
+        found.extend(self.read_views(
+            &self.short,
+            &working,
+            &integral,
+            &tiles,
+            self.settings.tile_threshold,
+        ));
         let shorter = working.width().min(working.height()) as f32;
         let fills_the_frame = found.iter().any(|detection| {
             (detection.x_max - detection.x_min).min(detection.y_max - detection.y_min)
@@ -355,11 +347,13 @@ impl FaceDetector {
             found.extend(confirmed);
         }
         if let Some(threshold) = self.settings.full_range_threshold {
-            found.extend(
-                self.read_views(&self.full, &working, &integral, &[centred(long)], threshold)
-                    .into_iter()
-                    .flatten(),
-            );
+            found.extend(self.read_views(
+                &self.full,
+                &working,
+                &integral,
+                &[centred(long)],
+                threshold,
+            ));
         }
         let merged = blaze::weighted_nms(found, self.settings.merge_overlap);
         let mut boxes: Vec<FaceBox> = merged
@@ -375,8 +369,8 @@ impl FaceDetector {
         boxes
     }
 
-    /// Runs one model on views of the working image (one batch) and returns, per view, its
-    /// detections after the view's own suppression, in working-image pixels.
+    /// Runs one model on views of the working image (one batch) and returns the detections,
+    /// after each view's own suppression, in working-image pixels.
     fn read_views(
         &self,
         model: &Blaze,
@@ -384,7 +378,7 @@ impl FaceDetector {
         integral: &Integral,
         views: &[View],
         min_score: f32,
-    ) -> Vec<Vec<Detection>> {
+    ) -> Vec<Detection> {
         if views.is_empty() {
             return Vec::new();
         }
@@ -402,16 +396,13 @@ impl FaceDetector {
                 return Vec::new();
             }
         };
-        views
-            .iter()
-            .zip(per_view)
-            .map(|(view, detections)| {
-                blaze::weighted_nms(detections, self.settings.merge_overlap)
-                    .iter()
-                    .map(|detection| to_working(detection, view))
-                    .collect()
-            })
-            .collect()
+        let mut found = Vec::new();
+        for (view, detections) in views.iter().zip(per_view) {
+            for detection in blaze::weighted_nms(detections, self.settings.merge_overlap) {
+                found.push(to_working(&detection, view));
+            }
+        }
+        found
     }
 
     /// Checks each candidate that no other view found with the SeetaFace cascade, in a grey
