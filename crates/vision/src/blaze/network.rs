@@ -103,7 +103,51 @@ enum Kernel {
     /// A full convolution as a matrix `[kh·kw·in, out]` (rows in (ky, kx, in) order).
     Dense { matrix: Vec<f32>, input: usize },
     /// A depthwise convolution (one filter per channel) as `[kh·kw, channels]`.
-    Depthwise { taps: Vec<f32> },
+    Depthwise(Box<Depthwise>),
+}
+
+/// A depthwise convolution's weights, also repeated across a block of pixels so that the
+/// stride-1 loops multiply long contiguous runs of a row (see [`Conv::depthwise_rows`]) rather
+/// than one pixel's few channels at a time.
+#[derive(Debug, Clone)]
+struct Depthwise {
+    /// `[kh·kw, channels]`.
+    taps: Vec<f32>,
+    /// Pixels per block.
+    block: usize,
+    /// `[kh·kw, block, channels]`: each tap's weights repeated for `block` pixels.
+    block_taps: Vec<f32>,
+    /// `[block, channels]`: the bias repeated for `block` pixels.
+    block_bias: Vec<f32>,
+}
+
+impl Depthwise {
+    /// Floats per block, about: small enough for the block, its tiled weights and its inputs to
+    /// stay in the first-level cache, long enough for the loops to run at full vector width.
+    const BLOCK_FLOATS: usize = 192;
+
+    fn new(taps: Vec<f32>, bias: &[f32]) -> Self {
+        let channels = bias.len();
+        // A whole number of 8-float vectors per block where the channels allow it.
+        let step = 8 / gcd(channels, 8);
+        let block = (Self::BLOCK_FLOATS / channels / step * step).max(step);
+        let tiled = |values: &[f32]| -> Vec<f32> {
+            values
+                .chunks_exact(channels)
+                .flat_map(|tap| std::iter::repeat_n(tap, block).flatten().copied())
+                .collect()
+        };
+        Self {
+            block_taps: tiled(&taps),
+            block_bias: tiled(bias),
+            taps,
+            block,
+        }
+    }
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 #[derive(Debug, Clone)]
@@ -389,6 +433,15 @@ fn op_from_file(
             if output == 0 || per_group == 0 || kh == 0 || kw == 0 {
                 return Err(graph_error(format!("{param}: an empty kernel")));
             }
+            let bias = if bias {
+                let (bias, shape) = tensor(weights, &format!("{param}.bias"), 1)?;
+                if shape[0] != output {
+                    return Err(graph_error(format!("{param}: {} biases", shape[0])));
+                }
+                bias
+            } else {
+                vec![0.0; output]
+            };
             let kernel = if groups == 1 {
                 // [out, in, kh, kw] → [(ky, kx, in), out]
                 let mut matrix = vec![0.0; weight.len()];
@@ -415,20 +468,11 @@ fn op_from_file(
                         taps[tap * output + c] = weight[c * kh * kw + tap];
                     }
                 }
-                Kernel::Depthwise { taps }
+                Kernel::Depthwise(Box::new(Depthwise::new(taps, &bias)))
             } else {
                 return Err(graph_error(format!(
                     "{param}: grouped convolutions other than depthwise are not supported"
                 )));
-            };
-            let bias = if bias {
-                let (bias, shape) = tensor(weights, &format!("{param}.bias"), 1)?;
-                if shape[0] != output {
-                    return Err(graph_error(format!("{param}: {} biases", shape[0])));
-                }
-                bias
-            } else {
-                vec![0.0; output]
             };
             Op::Conv {
                 x: slots.id(x)?,
@@ -715,15 +759,24 @@ impl Conv {
                     .map_err(|error| graph_error(error.to_string()))?;
                 general_mat_mul(1.0, &lhs, &rhs, 0.0, &mut product);
             }
-            Kernel::Depthwise { taps } => {
+            Kernel::Depthwise(depthwise) => {
                 if self.output != c {
                     return Err(graph_error(format!(
                         "a depthwise convolution for {} channels given {c}",
                         self.output
                     )));
                 }
-                let arch = pulp::Arch::new();
-                arch.dispatch(|| self.depthwise(shape, x, taps, oh, ow, &mut out));
+                // The depthwise loops add the bias (and apply ReLU) themselves, while the
+                // pixels are in the cache.
+                pulp::Arch::new().dispatch(DepthwiseRun {
+                    conv: self,
+                    depthwise,
+                    shape,
+                    x,
+                    out_side: [oh, ow],
+                    out: &mut out,
+                });
+                return Ok((out_shape, out));
             }
         }
         let arch = pulp::Arch::new();
@@ -769,8 +822,76 @@ impl Conv {
         columns
     }
 
-    /// Inlined into its caller's `pulp` dispatch, so that the loops are compiled for the
-    /// processor's vector width.
+    /// A stride-1 depthwise convolution, output row by output row: where the whole kernel lies
+    /// inside the input, a block of pixels takes each tap as one contiguous multiply-add over
+    /// all its pixels' channels (the input pixels under a tap are consecutive in NHWC, and the
+    /// tap's weights are tiled across the block); the few border pixels go one at a time.
+    /// Each output value sums its taps in the same order as [`Conv::depthwise`], so both give
+    /// the same bits. Inlined into its caller's `pulp` dispatch.
+    #[inline(always)]
+    fn depthwise_rows(
+        &self,
+        [n, h, w, c]: [usize; 4],
+        x: &[f32],
+        depthwise: &Depthwise,
+        oh: usize,
+        ow: usize,
+        out: &mut [f32],
+    ) {
+        let [kh, kw] = self.size;
+        let [top, _, left, _] = self.pad;
+        let Depthwise {
+            taps,
+            block,
+            block_taps,
+            block_bias,
+        } = depthwise;
+        let block = *block;
+        // Output columns whose kernel lies wholly inside the input: `ox - left ≥ 0` and
+        // `ox - left + kw ≤ w`.
+        let first = left.min(ow);
+        let end = (w + left + 1).saturating_sub(kw).clamp(first, ow);
+        for b in 0..n {
+            let image = &x[b * h * w * c..][..h * w * c];
+            for oy in 0..oh {
+                let ky0 = top.saturating_sub(oy);
+                let ky1 = kh.min((h + top).saturating_sub(oy));
+                let row = &mut out[(b * oh + oy) * ow * c..][..ow * c];
+                for ox in (0..first).chain(end..ow) {
+                    let kx0 = left.saturating_sub(ox);
+                    let kx1 = kw.min((w + left).saturating_sub(ox));
+                    let pixel = &mut row[ox * c..][..c];
+                    pixel.fill(0.0);
+                    for ky in ky0..ky1 {
+                        let iy = oy + ky - top;
+                        for kx in kx0..kx1 {
+                            let ix = ox + kx - left;
+                            let input = &image[(iy * w + ix) * c..][..c];
+                            multiply_add(pixel, input, &taps[(ky * kw + kx) * c..][..c]);
+                        }
+                    }
+                    add_bias(pixel, &self.bias, self.relu);
+                }
+                for start in (first..end).step_by(block) {
+                    let len = block.min(end - start) * c;
+                    let span = &mut row[start * c..][..len];
+                    span.fill(0.0);
+                    for ky in ky0..ky1 {
+                        let input_row = &image[(oy + ky - top) * w * c..][..w * c];
+                        for kx in 0..kw {
+                            let input = &input_row[(start + kx - left) * c..][..len];
+                            let weights = &block_taps[(ky * kw + kx) * block * c..][..len];
+                            multiply_add(span, input, weights);
+                        }
+                    }
+                    add_bias(span, &block_bias[..len], self.relu);
+                }
+            }
+        }
+    }
+
+    /// The general depthwise convolution (any stride), one output pixel at a time. Inlined into its caller's `pulp` dispatch, so that the loops
+    /// are compiled for the processor's vector width.
     #[inline(always)]
     fn depthwise(
         &self,
@@ -806,8 +927,43 @@ impl Conv {
                             multiply_add(pixel, input, weights);
                         }
                     }
+                    add_bias(pixel, &self.bias, self.relu);
                 }
             }
+        }
+    }
+}
+
+/// A depthwise convolution's arguments, for `pulp`'s run-time dispatch: its `with_simd` is
+/// inlined into a function compiled for the processor's vector width, and so are the loops it
+/// calls. (A closure passed to `dispatch` is not reliably inlined; the depthwise loops were then
+/// compiled for plain SSE2.)
+struct DepthwiseRun<'a> {
+    conv: &'a Conv,
+    depthwise: &'a Depthwise,
+    shape: [usize; 4],
+    x: &'a [f32],
+    out_side: [usize; 2],
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for DepthwiseRun<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            conv,
+            depthwise,
+            shape,
+            x,
+            out_side: [oh, ow],
+            out,
+        } = self;
+        if conv.stride == [1, 1] {
+            conv.depthwise_rows(shape, x, depthwise, oh, ow, out);
+        } else {
+            conv.depthwise(shape, x, &depthwise.taps, oh, ow, out);
         }
     }
 }
