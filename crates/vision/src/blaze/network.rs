@@ -230,9 +230,85 @@ pub(crate) struct Network {
     ops: Vec<Op>,
     /// For each value slot, how many operations read it (the outputs count once more).
     readers: Vec<usize>,
+    buffers: Buffers,
     input: usize,
     outputs: [usize; 2],
     side: usize,
+}
+
+/// Feature-map buffers kept from one run to the next, so that a run takes its maps from
+/// memory already mapped and in the cache instead of asking the allocator for up to a few
+/// megabytes per layer (which, depending on the allocator's thresholds, can mean fresh
+/// zeroed pages, hence page faults, for every map). It holds about one run's worth of maps
+/// of the largest input seen (a few megabytes for a 320×240 picture).
+#[derive(Debug, Default)]
+struct Buffers(std::sync::Mutex<Vec<Vec<f32>>>);
+
+impl Buffers {
+    /// The kept buffers, for one run; a run beside it in another thread starts without.
+    fn take(&self) -> Spare {
+        let mut kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Spare(std::mem::take(&mut *kept))
+    }
+
+    /// Keeps a run's largest buffers (the input pictures join them), unless another run has
+    /// already put its own back.
+    fn put_back(&self, mut spare: Spare) {
+        /// More than a run of either model has in use at once.
+        const KEPT: usize = 12;
+        spare
+            .0
+            .sort_unstable_by_key(|buffer| std::cmp::Reverse(buffer.len()));
+        spare.0.truncate(KEPT);
+        let mut kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.is_empty() {
+            *kept = spare.0;
+        }
+    }
+}
+
+impl Clone for Buffers {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+/// The free buffers of one run. Each is kept at its full capacity, so that taking one never
+/// writes to it.
+struct Spare(Vec<Vec<f32>>);
+
+impl Spare {
+    /// A buffer of `len` values, with whatever it held before: the caller overwrites them all
+    /// (or fills it first).
+    fn take(&mut self, len: usize) -> Vec<f32> {
+        let best = (self.0.iter().enumerate())
+            .filter(|(_, buffer)| buffer.len() >= len)
+            .min_by_key(|(_, buffer)| buffer.len())
+            .map(|(index, _)| index);
+        let mut buffer = match best {
+            Some(index) => self.0.swap_remove(index),
+            None => vec![0.0; len],
+        };
+        buffer.truncate(len);
+        buffer
+    }
+
+    fn give(&mut self, value: Value) {
+        match value {
+            Value::Map { data, .. } | Value::Rows { data, .. } => self.give_buffer(data),
+        }
+    }
+
+    fn give_buffer(&mut self, mut buffer: Vec<f32>) {
+        buffer.resize(buffer.capacity(), 0.0);
+        self.0.push(buffer);
+    }
 }
 
 /// The raw outputs of a batch: per input, `anchors × 16` regressor values and `anchors` logits.
@@ -275,6 +351,7 @@ impl Network {
             input,
             outputs,
             side: height,
+            buffers: Buffers::default(),
         };
         network.count_readers(slots.count());
         network.fold_padding();
@@ -389,6 +466,7 @@ impl Network {
         height: usize,
         width: usize,
     ) -> Result<RawOutput, NetworkError> {
+        let mut spare = self.buffers.take();
         let mut values: Vec<Option<Value>> = vec![None; self.readers.len()];
         let mut left = self.readers.clone();
         values[self.input] = Some(Value::Map {
@@ -396,7 +474,7 @@ impl Network {
             data: pixels,
         });
         for op in &self.ops {
-            let output = step(op, &mut values, &mut left)?;
+            let output = step(op, &mut values, &mut left, &mut spare)?;
             values[op.output()] = Some(output);
         }
         let mut take_rows = |slot: usize| match values[slot].take() {
@@ -405,6 +483,7 @@ impl Network {
         };
         let regressors = take_rows(self.outputs[0])?;
         let logits = take_rows(self.outputs[1])?;
+        self.buffers.put_back(spare);
         Ok(RawOutput { regressors, logits })
     }
 }
@@ -583,7 +662,12 @@ fn op_from_file(
 /// Runs one operation. Inputs are read in place; one that no later operation reads is dropped
 /// afterwards, or reused as the output where the operation works in place (additions, ReLU,
 /// reshapes).
-fn step(op: &Op, values: &mut [Option<Value>], left: &mut [usize]) -> Result<Value, NetworkError> {
+fn step(
+    op: &Op,
+    values: &mut [Option<Value>],
+    left: &mut [usize],
+    spare: &mut Spare,
+) -> Result<Value, NetworkError> {
     let inputs = op.inputs();
     // An input for an in-place operation: moved out when this is its last reader, else copied.
     let mut owned = |slot: usize| -> Result<Value, NetworkError> {
@@ -610,6 +694,7 @@ fn step(op: &Op, values: &mut [Option<Value>], left: &mut [usize]) -> Result<Val
             let mut sum = a;
             let arch = pulp::Arch::new();
             arch.dispatch(|| add_in_place(data_mut(&mut sum), data_of(&b), *relu));
+            spare.give(b);
             return Ok(sum);
         }
         Op::Relu { x, .. } => {
@@ -629,19 +714,21 @@ fn step(op: &Op, values: &mut [Option<Value>], left: &mut [usize]) -> Result<Val
                 data,
             });
         }
-        _ => read_only(op, values)?,
+        _ => read_only(op, values, spare)?,
     };
     for slot in inputs {
         left[slot] = left[slot].saturating_sub(1);
-        if left[slot] == 0 {
-            values[slot] = None;
+        if left[slot] == 0
+            && let Some(value) = values[slot].take()
+        {
+            spare.give(value);
         }
     }
     Ok(output)
 }
 
 /// The operations that read their inputs without changing them.
-fn read_only(op: &Op, values: &[Option<Value>]) -> Result<Value, NetworkError> {
+fn read_only(op: &Op, values: &[Option<Value>], spare: &mut Spare) -> Result<Value, NetworkError> {
     let get = |slot: usize| -> Result<&Value, NetworkError> {
         values[slot]
             .as_ref()
@@ -656,19 +743,19 @@ fn read_only(op: &Op, values: &[Option<Value>]) -> Result<Value, NetworkError> {
     Ok(match op {
         Op::Conv { x, conv, .. } => {
             let (shape, data) = get_map(*x)?;
-            let (shape, data) = conv.run(shape, data)?;
+            let (shape, data) = conv.run(shape, data, spare)?;
             Value::Map { shape, data }
         }
         Op::MaxPool {
             x, kernel, stride, ..
         } => {
             let (shape, data) = get_map(*x)?;
-            let (shape, data) = max_pool(shape, data, *kernel, *stride)?;
+            let (shape, data) = max_pool(shape, data, *kernel, *stride, spare)?;
             Value::Map { shape, data }
         }
         Op::Pad { x, pad, .. } => {
             let (shape, data) = get_map(*x)?;
-            let (shape, data) = zero_pad(shape, data, pad);
+            let (shape, data) = zero_pad(shape, data, pad, spare);
             Value::Map { shape, data }
         }
         Op::Concat { x, axis, .. } => {
@@ -727,11 +814,17 @@ impl Conv {
         Ok((padded - self.size[axis]) / self.stride[axis] + 1)
     }
 
-    fn run(&self, shape: [usize; 4], x: &[f32]) -> Result<([usize; 4], Vec<f32>), NetworkError> {
+    /// Runs the convolution; its output buffer comes from `spare` and is wholly overwritten.
+    fn run(
+        &self,
+        shape: [usize; 4],
+        x: &[f32],
+        spare: &mut Spare,
+    ) -> Result<([usize; 4], Vec<f32>), NetworkError> {
         let [n, h, w, c] = shape;
         let (oh, ow) = (self.output_side(h, 0)?, self.output_side(w, 1)?);
         let out_shape = [n, oh, ow, self.output];
-        let mut out = vec![0.0f32; n * oh * ow * self.output];
+        let mut out = spare.take(n * oh * ow * self.output);
         match &self.kernel {
             Kernel::Dense { matrix, input } => {
                 if *input != c {
@@ -739,21 +832,29 @@ impl Conv {
                         "a convolution for {input} channels given {c}"
                     )));
                 }
-                let direct = self.size == [1, 1] && self.stride == [1, 1] && self.pad == [0; 4];
-                let columns;
-                let (rows, depth, lhs) = if direct {
-                    (n * h * w, c, x)
-                } else {
-                    columns = self.im2col(shape, x, oh, ow);
-                    (
-                        n * oh * ow,
-                        self.size[0] * self.size[1] * c,
-                        columns.as_slice(),
-                    )
-                };
-                let lhs = ArrayView2::from_shape((rows, depth), lhs)
+                let pointwise = self.size == [1, 1] && self.stride == [1, 1] && self.pad == [0; 4];
+                if !pointwise {
+                    // The first layer's 5×5 (or 3×3) convolution of the RGB input: with 3 input
+                    // channels a direct loop beats an im2col copy plus a matrix product.
+                    let [top, bottom, left, right] = self.pad;
+                    let mut frame = spare.take(n * (h + top + bottom) * (w + left + right) * c);
+                    frame.fill(0.0);
+                    pulp::Arch::new().dispatch(DenseRun {
+                        conv: self,
+                        matrix,
+                        shape,
+                        x,
+                        frame: &mut frame,
+                        out_side: [oh, ow],
+                        out: &mut out,
+                    });
+                    spare.give_buffer(frame);
+                    return Ok((out_shape, out));
+                }
+                let rows = n * h * w;
+                let lhs = ArrayView2::from_shape((rows, c), x)
                     .map_err(|error| graph_error(error.to_string()))?;
-                let rhs = ArrayView2::from_shape((depth, self.output), matrix.as_slice())
+                let rhs = ArrayView2::from_shape((c, self.output), matrix.as_slice())
                     .map_err(|error| graph_error(error.to_string()))?;
                 let mut product = ArrayViewMut2::from_shape((rows, self.output), &mut out)
                     .map_err(|error| graph_error(error.to_string()))?;
@@ -786,40 +887,6 @@ impl Conv {
             }
         });
         Ok((out_shape, out))
-    }
-
-    /// The input's patches as rows `[(ky, kx, c)]`, one per output pixel, zeros outside.
-    fn im2col(&self, [n, h, w, c]: [usize; 4], x: &[f32], oh: usize, ow: usize) -> Vec<f32> {
-        let [kh, kw] = self.size;
-        let depth = kh * kw * c;
-        let mut columns = vec![0.0f32; n * oh * ow * depth];
-        for b in 0..n {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let row = &mut columns[((b * oh + oy) * ow + ox) * depth..][..depth];
-                    for ky in 0..kh {
-                        let Some(iy) = (oy * self.stride[0] + ky).checked_sub(self.pad[0]) else {
-                            continue;
-                        };
-                        if iy >= h {
-                            continue;
-                        }
-                        for kx in 0..kw {
-                            let Some(ix) = (ox * self.stride[1] + kx).checked_sub(self.pad[2])
-                            else {
-                                continue;
-                            };
-                            if ix >= w {
-                                continue;
-                            }
-                            let from = ((b * h + iy) * w + ix) * c;
-                            row[(ky * kw + kx) * c..][..c].copy_from_slice(&x[from..from + c]);
-                        }
-                    }
-                }
-            }
-        }
-        columns
     }
 
     /// A stride-1 depthwise convolution, output row by output row: where the whole kernel lies
@@ -918,6 +985,7 @@ impl Conv {
                 let row = &mut out[(b * oh + oy) * ow * c..][..ow * c];
                 for (ox, pixel) in row.chunks_exact_mut(c).enumerate() {
                     let (kx0, kx1) = inside(ox, self.stride[1], self.pad[2], kw, w);
+                    pixel.fill(0.0);
                     for ky in ky0..ky1 {
                         let iy = oy * self.stride[0] + ky - self.pad[0];
                         for kx in kx0..kx1 {
@@ -968,6 +1036,142 @@ impl pulp::WithSimd for DepthwiseRun<'_> {
     }
 }
 
+/// A full (not depthwise) convolution's arguments, for `pulp`'s dispatch (see
+/// [`DepthwiseRun`]).
+struct DenseRun<'a> {
+    conv: &'a Conv,
+    /// `[(ky, kx, in), out]`.
+    matrix: &'a [f32],
+    shape: [usize; 4],
+    x: &'a [f32],
+    /// Zeros, for the zero-padded input: `[n, h + top + bottom, w + left + right, in]`.
+    frame: &'a mut [f32],
+    out_side: [usize; 2],
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for DenseRun<'_> {
+    type Output = ();
+
+    /// Each output pixel sums its taps in (ky, kx, in) order with fused multiply-adds, starting
+    /// from zero, then adds the bias: the order and rounding of `matrixmultiply`'s kernel on an
+    /// im2col matrix (one pass, as the depth is below its 256-deep blocks), so the results are
+    /// the same bits. The input is first copied into a zero-padded frame, so that every patch
+    /// row is one contiguous run of `kw·in` values.
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let Self {
+            conv,
+            matrix,
+            shape: [_, h, w, c],
+            x,
+            frame,
+            out_side: [oh, ow],
+            out,
+        } = self;
+        let [kh, kw] = conv.size;
+        let [sy, sx] = conv.stride;
+        let [top, bottom, left, right] = conv.pad;
+        let lanes = S::F32_LANES;
+        let outputs = conv.output;
+        // The weights and bias with the outputs padded to whole vectors.
+        let chunks = outputs.div_ceil(lanes);
+        let padded_outputs = chunks * lanes;
+        let mut weights = vec![0.0f32; matrix.len() / outputs * padded_outputs];
+        for (to, from) in weights
+            .chunks_exact_mut(padded_outputs)
+            .zip(matrix.chunks_exact(outputs))
+        {
+            to[..outputs].copy_from_slice(from);
+        }
+        let mut bias = vec![0.0f32; padded_outputs];
+        bias[..outputs].copy_from_slice(&conv.bias);
+        let (weights, _) = S::as_simd_f32s(&weights);
+        let (bias, _) = S::as_simd_f32s(&bias);
+        let (ph, pw) = (h + top + bottom, w + left + right);
+        for (b, frame) in frame.chunks_exact_mut(ph * pw * c).enumerate() {
+            for y in 0..h {
+                frame[((y + top) * pw + left) * c..][..w * c]
+                    .copy_from_slice(&x[(b * h + y) * w * c..][..w * c]);
+            }
+            for oy in 0..oh {
+                let rows: Vec<&[f32]> = (0..kh)
+                    .map(|ky| &frame[(oy * sy + ky) * pw * c..][..pw * c])
+                    .collect();
+                let patches = DensePatches {
+                    rows: &rows,
+                    patch_row: kw * c,
+                    weights,
+                    bias,
+                    chunks,
+                    relu: conv.relu,
+                };
+                let out_row = &mut out[(b * oh + oy) * ow * outputs..][..ow * outputs];
+                for (ox, pixel) in out_row.chunks_exact_mut(outputs).enumerate() {
+                    let offset = ox * sx * c;
+                    // Up to four vectors of outputs at a time, kept in registers.
+                    let mut first = 0;
+                    while first < chunks {
+                        let count = (chunks - first).min(4);
+                        match count {
+                            4 => patches.pixel::<4>(simd, offset, first, pixel),
+                            3 => patches.pixel::<3>(simd, offset, first, pixel),
+                            2 => patches.pixel::<2>(simd, offset, first, pixel),
+                            _ => patches.pixel::<1>(simd, offset, first, pixel),
+                        }
+                        first += count;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One output row's inputs and the weights of a direct dense convolution (see [`DenseRun`]).
+struct DensePatches<'a, S: pulp::Simd> {
+    /// The zero-padded input rows under the kernel.
+    rows: &'a [&'a [f32]],
+    /// Values per patch row: `kw·in`.
+    patch_row: usize,
+    /// `[(ky, kx, in), chunks]` vectors of outputs.
+    weights: &'a [S::f32s],
+    bias: &'a [S::f32s],
+    chunks: usize,
+    relu: bool,
+}
+
+impl<S: pulp::Simd> DensePatches<'_, S> {
+    /// The output vectors `first..first + CHUNKS` of the pixel whose patch starts `offset`
+    /// values into each row, written to `pixel`.
+    #[inline(always)]
+    fn pixel<const CHUNKS: usize>(&self, simd: S, offset: usize, first: usize, pixel: &mut [f32]) {
+        let mut sums = [simd.splat_f32s(0.0); CHUNKS];
+        for (ky, row) in self.rows.iter().enumerate() {
+            let patch = &row[offset..][..self.patch_row];
+            let taps =
+                &self.weights[ky * self.patch_row * self.chunks..][..self.patch_row * self.chunks];
+            for (&input, tap) in patch.iter().zip(taps.chunks_exact(self.chunks)) {
+                let input = simd.splat_f32s(input);
+                for (sum, &weight) in sums.iter_mut().zip(&tap[first..first + CHUNKS]) {
+                    *sum = simd.mul_add_e_f32s(input, weight, *sum);
+                }
+            }
+        }
+        let lanes = S::F32_LANES;
+        for (chunk, sum) in sums.into_iter().enumerate() {
+            let index = first + chunk;
+            let mut value = simd.add_f32s(sum, self.bias[index]);
+            if self.relu {
+                value = simd.max_f32s(value, simd.splat_f32s(0.0));
+            }
+            let values: &[f32] = pulp::bytemuck::cast_slice(std::slice::from_ref(&value));
+            let start = index * lanes;
+            let width = lanes.min(pixel.len() - start);
+            pixel[start..start + width].copy_from_slice(&values[..width]);
+        }
+    }
+}
+
 /// `out += bias`, then ReLU when asked.
 #[inline(always)]
 fn add_bias(out: &mut [f32], bias: &[f32], relu: bool) {
@@ -1014,6 +1218,7 @@ fn max_pool(
     x: &[f32],
     kernel: [usize; 2],
     stride: [usize; 2],
+    spare: &mut Spare,
 ) -> Result<([usize; 4], Vec<f32>), NetworkError> {
     if h < kernel[0] || w < kernel[1] {
         return Err(graph_error("pooling larger than its input"));
@@ -1022,7 +1227,8 @@ fn max_pool(
         (h - kernel[0]) / stride[0] + 1,
         (w - kernel[1]) / stride[1] + 1,
     );
-    let mut out = vec![f32::NEG_INFINITY; n * oh * ow * c];
+    let mut out = spare.take(n * oh * ow * c);
+    out.fill(f32::NEG_INFINITY);
     for b in 0..n {
         for oy in 0..oh {
             for ox in 0..ow {
@@ -1042,11 +1248,17 @@ fn max_pool(
     Ok(([n, oh, ow, c], out))
 }
 
-fn zero_pad([n, h, w, c]: [usize; 4], x: &[f32], pad: &[[usize; 2]; 3]) -> ([usize; 4], Vec<f32>) {
+fn zero_pad(
+    [n, h, w, c]: [usize; 4],
+    x: &[f32],
+    pad: &[[usize; 2]; 3],
+    spare: &mut Spare,
+) -> ([usize; 4], Vec<f32>) {
     let oh = h + pad[0][0] + pad[0][1];
     let ow = w + pad[1][0] + pad[1][1];
     let oc = c + pad[2][0] + pad[2][1];
-    let mut out = vec![0.0f32; n * oh * ow * oc];
+    let mut out = spare.take(n * oh * ow * oc);
+    out.fill(0.0);
     for b in 0..n {
         for y in 0..h {
             for xx in 0..w {
