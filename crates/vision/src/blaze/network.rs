@@ -169,6 +169,9 @@ enum Op {
         x: usize,
         y: usize,
         conv: Box<Conv>,
+        /// A map added to the output after the bias, into its first channels, before the
+        /// ReLU (a BlazeBlock's shortcut, folded in by [`Network::fuse_epilogues`]).
+        residual: Option<usize>,
     },
     Add {
         x: [usize; 2],
@@ -261,7 +264,7 @@ impl Buffers {
         const KEPT: usize = 12;
         spare
             .0
-            .sort_unstable_by_key(|buffer| std::cmp::Reverse(buffer.len()));
+            .sort_unstable_by_key(|buffer| std::cmp::Reverse(buffer.capacity()));
         spare.0.truncate(KEPT);
         let mut kept = self
             .0
@@ -279,23 +282,28 @@ impl Clone for Buffers {
     }
 }
 
-/// The free buffers of one run. Each is kept at its full capacity, so that taking one never
-/// writes to it.
+/// The free buffers of one run.
 struct Spare(Vec<Vec<f32>>);
 
 impl Spare {
     /// A buffer of `len` values, with whatever it held before: the caller overwrites them all
-    /// (or fills it first).
+    /// (or fills it first). One of exactly that length if there is one (the next run of a
+    /// picture of the same size asks for the same lengths in the same order), else the
+    /// smallest that can hold it; growing a shortened one writes zeros to the part regained.
     fn take(&mut self, len: usize) -> Vec<f32> {
-        let best = (self.0.iter().enumerate())
-            .filter(|(_, buffer)| buffer.len() >= len)
-            .min_by_key(|(_, buffer)| buffer.len())
-            .map(|(index, _)| index);
+        let exact = self.0.iter().position(|buffer| buffer.len() == len);
+        let best = exact.or_else(|| {
+            (self.0.iter().enumerate())
+                .filter(|(_, buffer)| buffer.capacity() >= len)
+                .min_by_key(|(_, buffer)| buffer.capacity())
+                .map(|(index, _)| index)
+        });
         let mut buffer = match best {
             Some(index) => self.0.swap_remove(index),
-            None => vec![0.0; len],
+            None => return vec![0.0; len],
         };
         buffer.truncate(len);
+        buffer.resize(len, 0.0);
         buffer
     }
 
@@ -305,8 +313,7 @@ impl Spare {
         }
     }
 
-    fn give_buffer(&mut self, mut buffer: Vec<f32>) {
-        buffer.resize(buffer.capacity(), 0.0);
+    fn give_buffer(&mut self, buffer: Vec<f32>) {
         self.0.push(buffer);
     }
 }
@@ -355,6 +362,7 @@ impl Network {
         };
         network.count_readers(slots.count());
         network.fold_padding();
+        network.fuse_epilogues();
         Ok(network)
     }
 
@@ -404,6 +412,118 @@ impl Network {
         }
         let slots = self.readers.len();
         self.count_readers(slots);
+    }
+
+    /// Folds a ReLU into the convolution or addition before it, and a residual addition (with
+    /// the channel padding that widens its shortcut operand) into the 1×1 convolution whose
+    /// output it adds, when nothing else reads the values in between: the convolution then
+    /// adds its bias and the shortcut and applies the ReLU in one pass over its output, and
+    /// the padded copy, the sum and the ReLU's pass are not made. Each value is computed as
+    /// before, `max(0, (product + bias) + shortcut)`, so the results are the same bits.
+    fn fuse_epilogues(&mut self) {
+        while let Some(index) = (0..self.ops.len()).find(|&index| self.fuse_relu(index)) {
+            self.ops.remove(index);
+            self.count_readers(self.readers.len());
+        }
+        while let Some(index) = (0..self.ops.len()).find(|&index| self.fuse_add(index)) {
+            self.ops.remove(index);
+            self.count_readers(self.readers.len());
+            self.remove_unread_padding();
+        }
+    }
+
+    /// The operation that makes `slot`, if an operation does.
+    fn producer(&self, slot: usize) -> Option<usize> {
+        self.ops.iter().position(|op| op.output() == slot)
+    }
+
+    /// Folds the ReLU at `index` into its operand's producer if it can; true when it did (the
+    /// ReLU is then left for the caller to remove).
+    fn fuse_relu(&mut self, index: usize) -> bool {
+        let Op::Relu { x, y } = self.ops[index] else {
+            return false;
+        };
+        let Some(producer) = self.producer(x) else {
+            return false;
+        };
+        if self.readers[x] != 1 {
+            return false;
+        }
+        match &mut self.ops[producer] {
+            Op::Conv {
+                conv,
+                residual: None,
+                ..
+            } if !conv.relu => conv.relu = true,
+            Op::Add { relu, .. } if !*relu => *relu = true,
+            _ => return false,
+        }
+        *self.ops[producer].output_mut() = y;
+        true
+    }
+
+    /// Folds the addition at `index` into the 1×1 convolution that makes one of its operands,
+    /// if it can; true when it did (the addition is then left for the caller to remove, and a
+    /// channel padding that only it read is removed afterwards).
+    fn fuse_add(&mut self, index: usize) -> bool {
+        let Op::Add { x: [a, b], y, relu } = self.ops[index] else {
+            return false;
+        };
+        for (product, shortcut) in [(b, a), (a, b)] {
+            let Some(producer) = self.producer(product) else {
+                continue;
+            };
+            let foldable = matches!(
+                &self.ops[producer],
+                Op::Conv { conv, residual: None, .. }
+                    if !conv.relu && matches!(conv.kernel, Kernel::Dense { .. })
+                        && conv.size == [1, 1] && conv.stride == [1, 1] && conv.pad == [0; 4]
+            );
+            if !foldable || self.readers[product] != 1 || product == shortcut {
+                continue;
+            }
+            // A padding of channels at the end, read only here, is left out: the convolution
+            // adds the unpadded map into its first channels.
+            let shortcut = match self.producer(shortcut).map(|at| &self.ops[at]) {
+                Some(Op::Pad { x, pad, .. })
+                    if self.readers[shortcut] == 1
+                        && pad[0] == [0, 0]
+                        && pad[1] == [0, 0]
+                        && pad[2][0] == 0 =>
+                {
+                    *x
+                }
+                _ => shortcut,
+            };
+            // The shortcut must exist when the convolution runs.
+            let ready =
+                shortcut == self.input || self.producer(shortcut).is_some_and(|at| at < producer);
+            if !ready {
+                continue;
+            }
+            if let Op::Conv {
+                conv,
+                residual,
+                y: output,
+                ..
+            } = &mut self.ops[producer]
+            {
+                *residual = Some(shortcut);
+                conv.relu = relu;
+                *output = y;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Removes the paddings whose output nothing reads any more (after [`Network::fuse_add`]).
+    fn remove_unread_padding(&mut self) {
+        let readers = &self.readers;
+        let outputs = self.outputs;
+        self.ops.retain(
+            |op| !matches!(op, Op::Pad { y, .. } if readers[*y] == 0 && !outputs.contains(y)),
+        );
     }
 
     /// Side of the square input, in pixels.
@@ -556,6 +676,7 @@ fn op_from_file(
             Op::Conv {
                 x: slots.id(x)?,
                 y: slots.id(y)?,
+                residual: None,
                 conv: Box::new(Conv {
                     kernel,
                     bias,
@@ -741,9 +862,12 @@ fn read_only(op: &Op, values: &[Option<Value>], spare: &mut Spare) -> Result<Val
         }
     };
     Ok(match op {
-        Op::Conv { x, conv, .. } => {
+        Op::Conv {
+            x, conv, residual, ..
+        } => {
             let (shape, data) = get_map(*x)?;
-            let (shape, data) = conv.run(shape, data, spare)?;
+            let residual = residual.map(get_map).transpose()?;
+            let (shape, data) = conv.run(shape, data, residual, spare)?;
             Value::Map { shape, data }
         }
         Op::MaxPool {
@@ -814,16 +938,29 @@ impl Conv {
         Ok((padded - self.size[axis]) / self.stride[axis] + 1)
     }
 
-    /// Runs the convolution; its output buffer comes from `spare` and is wholly overwritten.
+    /// Runs the convolution, adding `residual` into the first channels of its output if given
+    /// (see [`Network::fuse_epilogues`]); its output buffer comes from `spare` and is wholly
+    /// overwritten.
     fn run(
         &self,
         shape: [usize; 4],
         x: &[f32],
+        residual: Option<([usize; 4], &[f32])>,
         spare: &mut Spare,
     ) -> Result<([usize; 4], Vec<f32>), NetworkError> {
         let [n, h, w, c] = shape;
         let (oh, ow) = (self.output_side(h, 0)?, self.output_side(w, 1)?);
         let out_shape = [n, oh, ow, self.output];
+        let pointwise = self.size == [1, 1] && self.stride == [1, 1] && self.pad == [0; 4];
+        let residual = match residual {
+            None => None,
+            Some(([rn, rh, rw, rc], data)) => {
+                if !pointwise || [rn, rh, rw] != [n, oh, ow] || rc > self.output {
+                    return Err(graph_error("a shortcut that does not fit its convolution"));
+                }
+                Some((data, rc))
+            }
+        };
         let mut out = spare.take(n * oh * ow * self.output);
         match &self.kernel {
             Kernel::Dense { matrix, input } => {
@@ -832,7 +969,6 @@ impl Conv {
                         "a convolution for {input} channels given {c}"
                     )));
                 }
-                let pointwise = self.size == [1, 1] && self.stride == [1, 1] && self.pad == [0; 4];
                 if !pointwise {
                     // The first layer's 5×5 (or 3×3) convolution of the RGB input: with 3 input
                     // channels a direct loop beats an im2col copy plus a matrix product.
@@ -880,11 +1016,11 @@ impl Conv {
                 return Ok((out_shape, out));
             }
         }
-        let arch = pulp::Arch::new();
-        arch.dispatch(|| {
-            for pixel in out.chunks_exact_mut(self.output) {
-                add_bias(pixel, &self.bias, self.relu);
-            }
+        pulp::Arch::new().dispatch(Epilogue {
+            out: &mut out,
+            bias: &self.bias,
+            residual,
+            relu: self.relu,
         });
         Ok((out_shape, out))
     }
@@ -896,13 +1032,13 @@ impl Conv {
     /// Each output value sums its taps in the same order as [`Conv::depthwise`], so both give
     /// the same bits. Inlined into its caller's `pulp` dispatch.
     #[inline(always)]
-    fn depthwise_rows(
+    fn depthwise_rows<S: pulp::Simd>(
         &self,
+        simd: S,
         [n, h, w, c]: [usize; 4],
         x: &[f32],
         depthwise: &Depthwise,
-        oh: usize,
-        ow: usize,
+        [oh, ow]: [usize; 2],
         out: &mut [f32],
     ) {
         let [kh, kw] = self.size;
@@ -938,6 +1074,22 @@ impl Conv {
                         }
                     }
                     add_bias(pixel, &self.bias, self.relu);
+                }
+                let interior = Interior3 {
+                    rows: &image[(oy + ky0 - top) * w * c..(oy + ky1 - top) * w * c],
+                    taps: &taps[ky0 * kw * c..ky1 * kw * c],
+                    bias: &self.bias,
+                    relu: self.relu,
+                    columns: (first - left)..(end - left),
+                };
+                if kw == 3 && c >= S::F32_LANES {
+                    match ky1 - ky0 {
+                        3 => interior.run::<S, 3>(simd, &mut row[first * c..end * c]),
+                        2 => interior.run::<S, 2>(simd, &mut row[first * c..end * c]),
+                        1 => interior.run::<S, 1>(simd, &mut row[first * c..end * c]),
+                        _ => row[first * c..end * c].fill(0.0),
+                    }
+                    continue;
                 }
                 for start in (first..end).step_by(block) {
                     let len = block.min(end - start) * c;
@@ -1019,7 +1171,7 @@ impl pulp::WithSimd for DepthwiseRun<'_> {
     type Output = ();
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) {
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
         let Self {
             conv,
             depthwise,
@@ -1029,9 +1181,65 @@ impl pulp::WithSimd for DepthwiseRun<'_> {
             out,
         } = self;
         if conv.stride == [1, 1] {
-            conv.depthwise_rows(shape, x, depthwise, oh, ow, out);
+            conv.depthwise_rows(simd, shape, x, depthwise, [oh, ow], out);
         } else {
             conv.depthwise(shape, x, &depthwise.taps, oh, ow, out);
+        }
+    }
+}
+
+/// The inside of one output row of a stride-1 3×3 depthwise convolution: the pixels whose
+/// 3×3 window lies wholly inside the input.
+struct Interior3<'a> {
+    /// The input rows under the kernel rows that fall inside the input, `[rows, w, c]`.
+    rows: &'a [f32],
+    /// Those kernel rows' taps, `[rows, 3, c]`.
+    taps: &'a [f32],
+    bias: &'a [f32],
+    relu: bool,
+    /// The input column of each output pixel's leftmost tap.
+    columns: std::ops::Range<usize>,
+}
+
+impl Interior3<'_> {
+    /// Writes the row's inside pixels to `out` (`[columns, c]`), with `ROWS` kernel rows inside
+    /// the input. One vector of channels at a time, its 3·`ROWS` weights held in registers,
+    /// along the row: each output vector is loaded once per tap and stored once. Each value
+    /// sums its taps (products, not fused) in (ky, kx) order from zero and then adds the bias,
+    /// as [`Conv::depthwise`] does, so the results are the same bits. When the channels are not
+    /// a whole number of vectors, the last vector overlaps the one before (its shared channels
+    /// are computed twice, alike). Needs at least one vector of channels.
+    #[inline(always)]
+    fn run<S: pulp::Simd, const ROWS: usize>(&self, simd: S, out: &mut [f32]) {
+        let lanes = S::F32_LANES;
+        let c = self.bias.len();
+        let w = self.rows.len() / ROWS / c;
+        let load = |values: &[f32], at: usize| S::as_simd_f32s(&values[at..at + lanes]).0[0];
+        let zero = simd.splat_f32s(0.0);
+        let mut start = 0;
+        while start < c {
+            let channel = start.min(c - lanes);
+            let weights: [[S::f32s; 3]; ROWS] = std::array::from_fn(|row| {
+                std::array::from_fn(|kx| load(self.taps, (row * 3 + kx) * c + channel))
+            });
+            let bias = load(self.bias, channel);
+            let rows: [&[f32]; ROWS] =
+                std::array::from_fn(|row| &self.rows[row * w * c..][..w * c]);
+            for (pixel, column) in self.columns.clone().enumerate() {
+                let mut sum = zero;
+                for (row, weights) in rows.iter().zip(&weights) {
+                    for (kx, &weight) in weights.iter().enumerate() {
+                        let input = load(row, (column + kx) * c + channel);
+                        sum = simd.add_f32s(sum, simd.mul_f32s(input, weight));
+                    }
+                }
+                sum = simd.add_f32s(sum, bias);
+                if self.relu {
+                    sum = simd.max_f32s(sum, zero);
+                }
+                S::as_mut_simd_f32s(&mut out[pixel * c + channel..][..lanes]).0[0] = sum;
+            }
+            start += lanes;
         }
     }
 }
@@ -1168,6 +1376,50 @@ impl<S: pulp::Simd> DensePatches<'_, S> {
             let start = index * lanes;
             let width = lanes.min(pixel.len() - start);
             pixel[start..start + width].copy_from_slice(&values[..width]);
+        }
+    }
+}
+
+/// The one pass over a matrix product's output: `max(0, (out + bias) + residual)` per value,
+/// the shortcut `residual` (with its channel count) covering the first channels of each pixel,
+/// the ReLU when asked. For `pulp`'s dispatch (see [`DepthwiseRun`]).
+struct Epilogue<'a> {
+    out: &'a mut [f32],
+    bias: &'a [f32],
+    residual: Option<(&'a [f32], usize)>,
+    relu: bool,
+}
+
+impl pulp::WithSimd for Epilogue<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            out,
+            bias,
+            residual,
+            relu,
+        } = self;
+        let channels = bias.len();
+        let Some((residual, width)) = residual else {
+            for pixel in out.chunks_exact_mut(channels) {
+                add_bias(pixel, bias, relu);
+            }
+            return;
+        };
+        for (pixel, shortcut) in out
+            .chunks_exact_mut(channels)
+            .zip(residual.chunks_exact(width))
+        {
+            let (joined, rest) = pixel.split_at_mut(width);
+            for ((value, bias), shortcut) in joined.iter_mut().zip(bias).zip(shortcut) {
+                *value = (*value + bias) + shortcut;
+                if relu {
+                    *value = value.max(0.0);
+                }
+            }
+            add_bias(rest, &bias[width..], relu);
         }
     }
 }
@@ -1398,6 +1650,11 @@ fn depth_to_space(
 impl Op {
     fn inputs(&self) -> Vec<usize> {
         match self {
+            Op::Conv {
+                x,
+                residual: Some(residual),
+                ..
+            } => vec![*x, *residual],
             Op::Conv { x, .. }
             | Op::Relu { x, .. }
             | Op::MaxPool { x, .. }
@@ -1407,6 +1664,20 @@ impl Op {
             | Op::DepthToSpace { x, .. } => vec![*x],
             Op::Add { x, .. } => x.to_vec(),
             Op::Concat { x, .. } => x.clone(),
+        }
+    }
+
+    fn output_mut(&mut self) -> &mut usize {
+        match self {
+            Op::Conv { y, .. }
+            | Op::Add { y, .. }
+            | Op::Relu { y, .. }
+            | Op::MaxPool { y, .. }
+            | Op::Pad { y, .. }
+            | Op::Flatten { y, .. }
+            | Op::Concat { y, .. }
+            | Op::Resize { y, .. }
+            | Op::DepthToSpace { y, .. } => y,
         }
     }
 
