@@ -987,6 +987,17 @@ impl Conv {
                     spare.give_buffer(frame);
                     return Ok((out_shape, out));
                 }
+                if self.output >= pulp::Arch::new().dispatch(Lanes) {
+                    pulp::Arch::new().dispatch(PointwiseRun {
+                        matrix,
+                        bias: &self.bias,
+                        x,
+                        residual,
+                        relu: self.relu,
+                        out: &mut out,
+                    });
+                    return Ok((out_shape, out));
+                }
                 let rows = n * h * w;
                 let lhs = ArrayView2::from_shape((rows, c), x)
                     .map_err(|error| graph_error(error.to_string()))?;
@@ -1376,6 +1387,172 @@ impl<S: pulp::Simd> DensePatches<'_, S> {
             let start = index * lanes;
             let width = lanes.min(pixel.len() - start);
             pixel[start..start + width].copy_from_slice(&values[..width]);
+        }
+    }
+}
+
+/// The number of `f32` lanes of the vectors `pulp` dispatches to.
+struct Lanes;
+
+impl pulp::WithSimd for Lanes {
+    type Output = usize;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> usize {
+        S::F32_LANES
+    }
+}
+
+/// A 1×1 convolution's arguments, for `pulp`'s dispatch (see [`DepthwiseRun`]); at least one
+/// vector of outputs.
+struct PointwiseRun<'a> {
+    /// `[in, out]`.
+    matrix: &'a [f32],
+    bias: &'a [f32],
+    /// `[pixels, in]`.
+    x: &'a [f32],
+    residual: Option<(&'a [f32], usize)>,
+    relu: bool,
+    /// `[pixels, out]`.
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for PointwiseRun<'_> {
+    type Output = ();
+
+    /// The matrix product four pixels by up to three vectors of outputs at a time, the sums
+    /// in registers, then the bias, the shortcut and the ReLU while the pixels are in the cache.
+    /// Each sum runs over the inputs in order with fused multiply-adds from zero, as
+    /// `matrixmultiply`'s kernel does (in one pass, the depth being under its 256-deep blocks),
+    /// and the epilogue is [`Epilogue`]'s, so the results are the same bits. When the outputs
+    /// are not a whole number of vectors, the last vector overlaps the one before.
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let Self {
+            matrix,
+            bias,
+            x,
+            residual,
+            relu,
+            out,
+        } = self;
+        let outputs = bias.len();
+        let inputs = matrix.len() / outputs;
+        let lanes = S::F32_LANES;
+        let starts: Vec<usize> = (0..outputs.div_ceil(lanes))
+            .map(|chunk| (chunk * lanes).min(outputs - lanes))
+            .collect();
+        let products = Products {
+            weights: matrix,
+            bias,
+            outputs,
+            relu: relu && residual.is_none(),
+        };
+        let pixels = x.len() / inputs;
+        let mut first = 0;
+        while first < pixels {
+            let count = (pixels - first).min(4);
+            let block = &mut out[first * outputs..(first + count) * outputs];
+            let pixel = |index: usize| &x[(first + index) * inputs..][..inputs];
+            for group in starts.chunks(3) {
+                if count == 4 {
+                    let inputs = [pixel(0), pixel(1), pixel(2), pixel(3)];
+                    match *group {
+                        [a, b, c] => products.run::<S, 4, 3>(simd, inputs, [a, b, c], block),
+                        [a, b] => products.run::<S, 4, 2>(simd, inputs, [a, b], block),
+                        _ => products.run::<S, 4, 1>(simd, inputs, [group[0]], block),
+                    }
+                } else {
+                    for (index, out) in block.chunks_exact_mut(outputs).enumerate() {
+                        let inputs = [pixel(index)];
+                        match *group {
+                            [a, b, c] => products.run::<S, 1, 3>(simd, inputs, [a, b, c], out),
+                            [a, b] => products.run::<S, 1, 2>(simd, inputs, [a, b], out),
+                            _ => products.run::<S, 1, 1>(simd, inputs, [group[0]], out),
+                        }
+                    }
+                }
+            }
+            if let Some((residual, width)) = residual {
+                let shortcuts = &residual[first * width..(first + count) * width];
+                for (pixel, shortcut) in block
+                    .chunks_exact_mut(outputs)
+                    .zip(shortcuts.chunks_exact(width))
+                {
+                    let (joined, rest) = pixel.split_at_mut(width);
+                    for (value, shortcut) in joined.iter_mut().zip(shortcut) {
+                        *value += shortcut;
+                    }
+                    if relu {
+                        relu_in_place(joined);
+                        relu_in_place(rest);
+                    }
+                }
+            }
+            first += count;
+        }
+    }
+}
+
+/// A matrix product's weights `[depth, outputs]` and bias, for blocks of pixels.
+struct Products<'a> {
+    weights: &'a [f32],
+    bias: &'a [f32],
+    outputs: usize,
+    relu: bool,
+}
+
+impl Products<'_> {
+    /// Writes `PIXELS` pixels' outputs `starts[i]..starts[i] + lanes` to `out`
+    /// (`[PIXELS, outputs]`): each sum over `inputs[pixel]` (the pixel's `depth` values) in
+    /// order with fused multiply-adds from zero, plus the bias, then the ReLU if asked.
+    #[inline(always)]
+    fn run<S: pulp::Simd, const PIXELS: usize, const CHUNKS: usize>(
+        &self,
+        simd: S,
+        inputs: [&[f32]; PIXELS],
+        starts: [usize; CHUNKS],
+        out: &mut [f32],
+    ) {
+        let lanes = S::F32_LANES;
+        let outputs = self.outputs;
+        let load = |values: &[f32], at: usize| S::as_simd_f32s(&values[at..at + lanes]).0[0];
+        let zero = simd.splat_f32s(0.0);
+        let mut sums = [[zero; CHUNKS]; PIXELS];
+        let depth = inputs[0].len();
+        // `matrixmultiply` sums at most `KC` inputs at a time and adds each block's sum to the
+        // previous ones (the full-range model has 384-channel inputs); so does this.
+        const KC: usize = 256;
+        for block in (0..depth).step_by(KC) {
+            let mut partial = [[zero; CHUNKS]; PIXELS];
+            let rows = self.weights[block * outputs..].chunks_exact(outputs);
+            for (k, row) in (block..depth.min(block + KC)).zip(rows) {
+                let weights: [S::f32s; CHUNKS] = std::array::from_fn(|i| load(row, starts[i]));
+                for (partial, input) in partial.iter_mut().zip(&inputs) {
+                    let input = simd.splat_f32s(input[k]);
+                    for (sum, &weight) in partial.iter_mut().zip(&weights) {
+                        *sum = simd.mul_add_e_f32s(input, weight, *sum);
+                    }
+                }
+            }
+            if block == 0 {
+                sums = partial;
+            } else {
+                for (sums, partial) in sums.iter_mut().zip(&partial) {
+                    for (sum, &partial) in sums.iter_mut().zip(partial) {
+                        *sum = simd.add_f32s(partial, *sum);
+                    }
+                }
+            }
+        }
+        for (pixel, sums) in sums.iter().enumerate() {
+            for (&start, &sum) in starts.iter().zip(sums) {
+                let mut value = simd.add_f32s(sum, load(self.bias, start));
+                if self.relu {
+                    value = simd.max_f32s(value, zero);
+                }
+                S::as_mut_simd_f32s(&mut out[pixel * outputs + start..][..lanes]).0[0] = value;
+            }
         }
     }
 }
