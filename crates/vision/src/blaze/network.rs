@@ -1293,6 +1293,92 @@ impl pulp::WithSimd for DenseRun<'_> {
         let [top, bottom, left, right] = conv.pad;
         let lanes = S::F32_LANES;
         let outputs = conv.output;
+        let (ph, pw) = (h + top + bottom, w + left + right);
+        if outputs >= lanes && matrix.len() / outputs <= 256 {
+            let starts: Vec<usize> = (0..outputs.div_ceil(lanes))
+                .map(|chunk| (chunk * lanes).min(outputs - lanes))
+                .collect();
+            let products = Products {
+                weights: matrix,
+                bias: &conv.bias,
+                outputs,
+                relu: conv.relu,
+            };
+            let segments = [kh, kw * c, pw * c];
+            for (b, frame) in frame.chunks_exact_mut(ph * pw * c).enumerate() {
+                for y in 0..h {
+                    frame[((y + top) * pw + left) * c..][..w * c]
+                        .copy_from_slice(&x[(b * h + y) * w * c..][..w * c]);
+                }
+                let frame = &*frame;
+                for oy in 0..oh {
+                    let out_row = &mut out[(b * oh + oy) * ow * outputs..][..ow * outputs];
+                    let patch = |ox: usize| &frame[(oy * sy * pw + ox * sx) * c..];
+                    let mut first = 0;
+                    while first < ow {
+                        let count = (ow - first).min(4);
+                        let block = &mut out_row[first * outputs..(first + count) * outputs];
+                        for group in starts.chunks(3) {
+                            if count == 4 {
+                                let inputs = std::array::from_fn(|p| patch(first + p));
+                                match *group {
+                                    [a, b, c] => products.run_segments::<S, 4, 3>(
+                                        simd,
+                                        inputs,
+                                        segments,
+                                        [a, b, c],
+                                        block,
+                                    ),
+                                    [a, b] => products.run_segments::<S, 4, 2>(
+                                        simd,
+                                        inputs,
+                                        segments,
+                                        [a, b],
+                                        block,
+                                    ),
+                                    _ => products.run_segments::<S, 4, 1>(
+                                        simd,
+                                        inputs,
+                                        segments,
+                                        [group[0]],
+                                        block,
+                                    ),
+                                }
+                            } else {
+                                for (p, out) in block.chunks_exact_mut(outputs).enumerate() {
+                                    let inputs = [patch(first + p)];
+                                    match *group {
+                                        [a, b, c] => products.run_segments::<S, 1, 3>(
+                                            simd,
+                                            inputs,
+                                            segments,
+                                            [a, b, c],
+                                            out,
+                                        ),
+                                        [a, b] => products.run_segments::<S, 1, 2>(
+                                            simd,
+                                            inputs,
+                                            segments,
+                                            [a, b],
+                                            out,
+                                        ),
+                                        _ => products.run_segments::<S, 1, 1>(
+                                            simd,
+                                            inputs,
+                                            segments,
+                                            [group[0]],
+                                            out,
+                                        ),
+                                    }
+                                }
+                            }
+                        }
+                        first += count;
+                    }
+                }
+            }
+            return;
+        }
         // The weights and bias with the outputs padded to whole vectors.
         let chunks = outputs.div_ceil(lanes);
         let padded_outputs = chunks * lanes;
@@ -1307,7 +1393,6 @@ impl pulp::WithSimd for DenseRun<'_> {
         bias[..outputs].copy_from_slice(&conv.bias);
         let (weights, _) = S::as_simd_f32s(&weights);
         let (bias, _) = S::as_simd_f32s(&bias);
-        let (ph, pw) = (h + top + bottom, w + left + right);
         for (b, frame) in frame.chunks_exact_mut(ph * pw * c).enumerate() {
             for y in 0..h {
                 frame[((y + top) * pw + left) * c..][..w * c]
@@ -1503,6 +1588,64 @@ struct Products<'a> {
 }
 
 impl Products<'_> {
+    /// As [`Products::run`] for pixels whose inputs are `segments` runs of `segment_len`
+    /// values, `segment_stride` apart in `inputs[pixel]` (a full convolution's patch rows in
+    /// a zero-padded input); at most one block of `matrixmultiply`'s (256 inputs).
+    #[inline(always)]
+    fn run_segments<S: pulp::Simd, const PIXELS: usize, const CHUNKS: usize>(
+        &self,
+        simd: S,
+        inputs: [&[f32]; PIXELS],
+        [segments, segment_len, segment_stride]: [usize; 3],
+        starts: [usize; CHUNKS],
+        out: &mut [f32],
+    ) {
+        let lanes = S::F32_LANES;
+        let outputs = self.outputs;
+        let load = |values: &[f32], at: usize| S::as_simd_f32s(&values[at..at + lanes]).0[0];
+        let zero = simd.splat_f32s(0.0);
+        let mut sums = [[zero; CHUNKS]; PIXELS];
+        for segment in 0..segments {
+            let at = segment * segment_stride;
+            let segment_inputs: [&[f32]; PIXELS] =
+                std::array::from_fn(|pixel| &inputs[pixel][at..at + segment_len]);
+            let rows = self.weights[segment * segment_len * outputs..].chunks_exact(outputs);
+            for (i, row) in rows.take(segment_len).enumerate() {
+                let weights: [S::f32s; CHUNKS] = std::array::from_fn(|j| load(row, starts[j]));
+                for (sums, input) in sums.iter_mut().zip(&segment_inputs) {
+                    let input = simd.splat_f32s(input[i]);
+                    for (sum, &weight) in sums.iter_mut().zip(&weights) {
+                        *sum = simd.mul_add_e_f32s(input, weight, *sum);
+                    }
+                }
+            }
+        }
+        self.store(simd, sums, starts, out);
+    }
+
+    /// Writes sums plus the bias, then the ReLU if asked, to `out` (`[PIXELS, outputs]`).
+    #[inline(always)]
+    fn store<S: pulp::Simd, const PIXELS: usize, const CHUNKS: usize>(
+        &self,
+        simd: S,
+        sums: [[S::f32s; CHUNKS]; PIXELS],
+        starts: [usize; CHUNKS],
+        out: &mut [f32],
+    ) {
+        let lanes = S::F32_LANES;
+        let load = |values: &[f32], at: usize| S::as_simd_f32s(&values[at..at + lanes]).0[0];
+        let zero = simd.splat_f32s(0.0);
+        for (pixel, sums) in sums.iter().enumerate() {
+            for (&start, &sum) in starts.iter().zip(sums) {
+                let mut value = simd.add_f32s(sum, load(self.bias, start));
+                if self.relu {
+                    value = simd.max_f32s(value, zero);
+                }
+                S::as_mut_simd_f32s(&mut out[pixel * self.outputs + start..][..lanes]).0[0] = value;
+            }
+        }
+    }
+
     /// Writes `PIXELS` pixels' outputs `starts[i]..starts[i] + lanes` to `out`
     /// (`[PIXELS, outputs]`): each sum over `inputs[pixel]` (the pixel's `depth` values) in
     /// order with fused multiply-adds from zero, plus the bias, then the ReLU if asked.
@@ -1545,15 +1688,7 @@ impl Products<'_> {
                 }
             }
         }
-        for (pixel, sums) in sums.iter().enumerate() {
-            for (&start, &sum) in starts.iter().zip(sums) {
-                let mut value = simd.add_f32s(sum, load(self.bias, start));
-                if self.relu {
-                    value = simd.max_f32s(value, zero);
-                }
-                S::as_mut_simd_f32s(&mut out[pixel * outputs + start..][..lanes]).0[0] = value;
-            }
-        }
+        self.store(simd, sums, starts, out);
     }
 }
 
