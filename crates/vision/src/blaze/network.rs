@@ -4,12 +4,20 @@
 //!
 //! The networks are small (about twenty layers, 24–384 channels), so a general tensor library
 //! spends more time on its own bookkeeping than on arithmetic. Here a feature map is one
-//! `Vec<f32>` in NHWC order: a 1×1 convolution is then a single matrix product
-//! (`ndarray`'s `matrixmultiply`, which picks AVX2/FMA at run time), a depthwise convolution a
-//! loop over contiguous channel vectors, and channel padding, reshapes to detection rows and
-//! concatenations plain copies. Zero padding that feeds only a convolution is folded into it.
-//! Every operation the two MediaPipe models use is supported; a file with anything else is
-//! refused when it is loaded.
+//! `Vec<f32>` in NHWC order, and the convolutions are loops of our own compiled for the
+//! processor's vector width through `pulp`'s run-time dispatch: a 1×1 convolution (and the
+//! first layer's, reading its patches from a zero-padded copy of the input) a matrix product
+//! four pixels by up to three output vectors at a time; a 3×3 depthwise convolution one
+//! vector of channels at a time along each output row, its weights in registers. The bias,
+//! a BlazeBlock's residual addition (with the channel padding of its shortcut) and the ReLUs
+//! are folded into the convolution before them, and feature maps reuse the buffers of earlier
+//! ones and earlier runs. Every value is summed in the same order, with the same rounding, as
+//! the plain im2col-and-`matrixmultiply` interpreter this replaced, so the outputs are the same
+//! bits (the tests below check this against the definition). 1×1 convolutions with fewer
+//! outputs than a vector (the heads) still go through `ndarray`'s `matrixmultiply`. Channel
+//! padding, reshapes to detection rows and concatenations are plain copies. Zero padding that
+//! feeds only a convolution is folded into it. Every operation the two MediaPipe models use is
+//! supported; a file with anything else is refused when it is loaded.
 
 use std::collections::HashMap;
 
@@ -2053,4 +2061,157 @@ fn tensor(
         return Err(NetworkError::Weights(format!("{name}: non-finite values")));
     }
     Ok((values, view.shape().to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in −1..1.
+    fn values(count: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed;
+        (0..count)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// The plain definition of a convolution, summing in the order the fast loops promise:
+    /// `(ky, kx, in)` from zero, fused multiply-adds for full convolutions (as
+    /// `matrixmultiply`'s kernel) and separate products for depthwise ones, then the bias, the
+    /// shortcut and the ReLU.
+    fn reference(
+        conv: &Conv,
+        [h, w, c]: [usize; 3],
+        x: &[f32],
+        residual: Option<(&[f32], usize)>,
+    ) -> Vec<f32> {
+        let [kh, kw] = conv.size;
+        let (oh, ow) = (
+            conv.output_side(h, 0).unwrap(),
+            conv.output_side(w, 1).unwrap(),
+        );
+        let mut out = Vec::new();
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for o in 0..conv.output {
+                    let mut sum = 0.0f32;
+                    let mut total = None;
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let iy = (oy * conv.stride[0] + ky).checked_sub(conv.pad[0]);
+                            let ix = (ox * conv.stride[1] + kx).checked_sub(conv.pad[2]);
+                            let inside =
+                                matches!((iy, ix), (Some(iy), Some(ix)) if iy < h && ix < w);
+                            let at = |i: usize| ((iy.unwrap_or(0) * w) + ix.unwrap_or(0)) * c + i;
+                            match &conv.kernel {
+                                Kernel::Dense { matrix, .. } => {
+                                    // im2col's zeros outside take part in the sums, which
+                                    // `matrixmultiply` makes in blocks of 256 inputs.
+                                    for i in 0..c {
+                                        let k = (ky * kw + kx) * c + i;
+                                        if k > 0 && k % 256 == 0 {
+                                            total = Some(total.map_or(sum, |total| sum + total));
+                                            sum = 0.0;
+                                        }
+                                        let input = if inside { x[at(i)] } else { 0.0 };
+                                        let weight = matrix[k * conv.output + o];
+                                        sum = input.mul_add(weight, sum);
+                                    }
+                                }
+                                Kernel::Depthwise(depthwise) if inside => {
+                                    sum += x[at(o)] * depthwise.taps[(ky * kw + kx) * c + o];
+                                }
+                                Kernel::Depthwise(_) => {}
+                            }
+                        }
+                    }
+                    let sum = total.map_or(sum, |total| sum + total);
+                    let mut value = sum + conv.bias[o];
+                    if let Some((shortcut, width)) = residual
+                        && o < width
+                    {
+                        value += shortcut[(oy * ow + ox) * width + o];
+                    }
+                    out.push(if conv.relu { value.max(0.0) } else { value });
+                }
+            }
+        }
+        out
+    }
+
+    fn conv(kernel: Kernel, output: usize, size: usize, stride: usize, pad: [usize; 4]) -> Conv {
+        Conv {
+            kernel,
+            bias: values(output, 7),
+            output,
+            size: [size, size],
+            stride: [stride, stride],
+            pad,
+            relu: true,
+        }
+    }
+
+    fn assert_same_bits(conv: &Conv, shape: [usize; 3], residual: Option<(&[f32], usize)>) {
+        let [h, w, c] = shape;
+        let x = values(h * w * c, 3);
+        let expected = reference(conv, shape, &x, residual);
+        let residual = residual.map(|(data, width)| {
+            let pixels = data.len() / width;
+            let (oh, ow) = (
+                conv.output_side(h, 0).unwrap(),
+                conv.output_side(w, 1).unwrap(),
+            );
+            assert_eq!(pixels, oh * ow);
+            ([1, oh, ow, width], data)
+        });
+        let (_, out) = conv
+            .run([1, h, w, c], &x, residual, &mut Spare(Vec::new()))
+            .unwrap();
+        let differ = (out.iter().zip(&expected)).filter(|(a, b)| a.to_bits() != b.to_bits());
+        assert_eq!(out.len(), expected.len());
+        assert_eq!(differ.count(), 0, "{:?} {shape:?}", conv.size);
+    }
+
+    #[test]
+    fn depthwise_convolutions_give_the_reference_bits() {
+        for (channels, stride, pad) in [
+            (24, 1, [1, 1, 1, 1]),
+            (28, 1, [1, 1, 1, 1]),
+            (42, 2, [0, 1, 0, 1]),
+            (4, 1, [1, 1, 1, 1]),
+        ] {
+            let taps = values(9 * channels, 5);
+            let bias = values(channels, 7);
+            let kernel = Kernel::Depthwise(Box::new(Depthwise::new(taps, &bias)));
+            let conv = conv(kernel, channels, 3, stride, pad);
+            assert_same_bits(&conv, [10, 13, channels], None);
+        }
+    }
+
+    #[test]
+    fn full_convolutions_give_the_reference_bits() {
+        for (input, output, size, stride, pad) in [
+            (3, 24, 5, 2, [1, 2, 1, 2]),
+            (3, 4, 3, 2, [0, 0, 0, 0]),
+            (24, 28, 1, 1, [0; 4]),
+            (300, 16, 1, 1, [0; 4]),
+            (8, 2, 1, 1, [0; 4]),
+        ] {
+            let matrix = values(size * size * input * output, 5);
+            let kernel = Kernel::Dense { matrix, input };
+            let conv = conv(kernel, output, size, stride, pad);
+            assert_same_bits(&conv, [12, 11, input], None);
+        }
+        // A 1×1 convolution with a narrower shortcut, as a BlazeBlock whose channels grow.
+        let matrix = values(24 * 28, 5);
+        let kernel = Kernel::Dense { matrix, input: 24 };
+        let conv = conv(kernel, 28, 1, 1, [0; 4]);
+        let shortcut = values(12 * 11 * 24, 9);
+        assert_same_bits(&conv, [12, 11, 24], Some((&shortcut, 24)));
+    }
 }
