@@ -4,12 +4,20 @@
 //!
 //! The networks are small (about twenty layers, 24–384 channels), so a general tensor library
 //! spends more time on its own bookkeeping than on arithmetic. Here a feature map is one
-//! `Vec<f32>` in NHWC order: a 1×1 convolution is then a single matrix product
-//! (`ndarray`'s `matrixmultiply`, which picks AVX2/FMA at run time), a depthwise convolution a
-//! loop over contiguous channel vectors, and channel padding, reshapes to detection rows and
-//! concatenations plain copies. Zero padding that feeds only a convolution is folded into it.
-//! Every operation the two MediaPipe models use is supported; a file with anything else is
-//! refused when it is loaded.
+//! `Vec<f32>` in NHWC order, and the convolutions are loops of our own compiled for the
+//! processor's vector width through `pulp`'s run-time dispatch: a 1×1 convolution (and the
+//! first layer's, reading its patches from a zero-padded copy of the input) a matrix product
+//! four pixels by up to three output vectors at a time; a 3×3 depthwise convolution one
+//! vector of channels at a time along each output row, its weights in registers. The bias,
+//! a BlazeBlock's residual addition (with the channel padding of its shortcut) and the ReLUs
+//! are folded into the convolution before them, and feature maps reuse the buffers of earlier
+//! ones and earlier runs. Every value is summed in the same order, with the same rounding, as
+//! the plain im2col-and-`matrixmultiply` interpreter this replaced, so the outputs are the same
+//! bits (the tests below check this against the definition). 1×1 convolutions with fewer
+//! outputs than a vector (the heads) still go through `ndarray`'s `matrixmultiply`. Channel
+//! padding, reshapes to detection rows and concatenations are plain copies. Zero padding that
+//! feeds only a convolution is folded into it. Every operation the two MediaPipe models use is
+//! supported; a file with anything else is refused when it is loaded.
 
 use std::collections::HashMap;
 
@@ -103,7 +111,51 @@ enum Kernel {
     /// A full convolution as a matrix `[kh·kw·in, out]` (rows in (ky, kx, in) order).
     Dense { matrix: Vec<f32>, input: usize },
     /// A depthwise convolution (one filter per channel) as `[kh·kw, channels]`.
-    Depthwise { taps: Vec<f32> },
+    Depthwise(Box<Depthwise>),
+}
+
+/// A depthwise convolution's weights, also repeated across a block of pixels so that the
+/// stride-1 loops multiply long contiguous runs of a row (see [`Conv::depthwise_rows`]) rather
+/// than one pixel's few channels at a time.
+#[derive(Debug, Clone)]
+struct Depthwise {
+    /// `[kh·kw, channels]`.
+    taps: Vec<f32>,
+    /// Pixels per block.
+    block: usize,
+    /// `[kh·kw, block, channels]`: each tap's weights repeated for `block` pixels.
+    block_taps: Vec<f32>,
+    /// `[block, channels]`: the bias repeated for `block` pixels.
+    block_bias: Vec<f32>,
+}
+
+impl Depthwise {
+    /// Floats per block, about: small enough for the block, its tiled weights and its inputs to
+    /// stay in the first-level cache, long enough for the loops to run at full vector width.
+    const BLOCK_FLOATS: usize = 192;
+
+    fn new(taps: Vec<f32>, bias: &[f32]) -> Self {
+        let channels = bias.len();
+        // A whole number of 8-float vectors per block where the channels allow it.
+        let step = 8 / gcd(channels, 8);
+        let block = (Self::BLOCK_FLOATS / channels / step * step).max(step);
+        let tiled = |values: &[f32]| -> Vec<f32> {
+            values
+                .chunks_exact(channels)
+                .flat_map(|tap| std::iter::repeat_n(tap, block).flatten().copied())
+                .collect()
+        };
+        Self {
+            block_taps: tiled(&taps),
+            block_bias: tiled(bias),
+            taps,
+            block,
+        }
+    }
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +177,9 @@ enum Op {
         x: usize,
         y: usize,
         conv: Box<Conv>,
+        /// A map added to the output after the bias, into its first channels, before the
+        /// ReLU (a BlazeBlock's shortcut, folded in by [`Network::fuse_epilogues`]).
+        residual: Option<usize>,
     },
     Add {
         x: [usize; 2],
@@ -186,9 +241,89 @@ pub(crate) struct Network {
     ops: Vec<Op>,
     /// For each value slot, how many operations read it (the outputs count once more).
     readers: Vec<usize>,
+    buffers: Buffers,
     input: usize,
     outputs: [usize; 2],
     side: usize,
+}
+
+/// Feature-map buffers kept from one run to the next, so that a run takes its maps from
+/// memory already mapped and in the cache instead of asking the allocator for up to a few
+/// megabytes per layer (which, depending on the allocator's thresholds, can mean fresh
+/// zeroed pages, hence page faults, for every map). It holds about one run's worth of maps
+/// of the largest input seen (a few megabytes for a 320×240 picture).
+#[derive(Debug, Default)]
+struct Buffers(std::sync::Mutex<Vec<Vec<f32>>>);
+
+impl Buffers {
+    /// The kept buffers, for one run; a run beside it in another thread starts without.
+    fn take(&self) -> Spare {
+        let mut kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Spare(std::mem::take(&mut *kept))
+    }
+
+    /// Keeps a run's largest buffers (the input pictures join them), unless another run has
+    /// already put its own back.
+    fn put_back(&self, mut spare: Spare) {
+        /// More than a run of either model has in use at once.
+        const KEPT: usize = 12;
+        spare
+            .0
+            .sort_unstable_by_key(|buffer| std::cmp::Reverse(buffer.capacity()));
+        spare.0.truncate(KEPT);
+        let mut kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.is_empty() {
+            *kept = spare.0;
+        }
+    }
+}
+
+impl Clone for Buffers {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+/// The free buffers of one run.
+struct Spare(Vec<Vec<f32>>);
+
+impl Spare {
+    /// A buffer of `len` values, with whatever it held before: the caller overwrites them all
+    /// (or fills it first). One of exactly that length if there is one (the next run of a
+    /// picture of the same size asks for the same lengths in the same order), else the
+    /// smallest that can hold it; growing a shortened one writes zeros to the part regained.
+    fn take(&mut self, len: usize) -> Vec<f32> {
+        let exact = self.0.iter().position(|buffer| buffer.len() == len);
+        let best = exact.or_else(|| {
+            (self.0.iter().enumerate())
+                .filter(|(_, buffer)| buffer.capacity() >= len)
+                .min_by_key(|(_, buffer)| buffer.capacity())
+                .map(|(index, _)| index)
+        });
+        let mut buffer = match best {
+            Some(index) => self.0.swap_remove(index),
+            None => return vec![0.0; len],
+        };
+        buffer.truncate(len);
+        buffer.resize(len, 0.0);
+        buffer
+    }
+
+    fn give(&mut self, value: Value) {
+        match value {
+            Value::Map { data, .. } | Value::Rows { data, .. } => self.give_buffer(data),
+        }
+    }
+
+    fn give_buffer(&mut self, buffer: Vec<f32>) {
+        self.0.push(buffer);
+    }
 }
 
 /// The raw outputs of a batch: per input, `anchors × 16` regressor values and `anchors` logits.
@@ -231,9 +366,11 @@ impl Network {
             input,
             outputs,
             side: height,
+            buffers: Buffers::default(),
         };
         network.count_readers(slots.count());
         network.fold_padding();
+        network.fuse_epilogues();
         Ok(network)
     }
 
@@ -283,6 +420,118 @@ impl Network {
         }
         let slots = self.readers.len();
         self.count_readers(slots);
+    }
+
+    /// Folds a ReLU into the convolution or addition before it, and a residual addition (with
+    /// the channel padding that widens its shortcut operand) into the 1×1 convolution whose
+    /// output it adds, when nothing else reads the values in between: the convolution then
+    /// adds its bias and the shortcut and applies the ReLU in one pass over its output, and
+    /// the padded copy, the sum and the ReLU's pass are not made. Each value is computed as
+    /// before, `max(0, (product + bias) + shortcut)`, so the results are the same bits.
+    fn fuse_epilogues(&mut self) {
+        while let Some(index) = (0..self.ops.len()).find(|&index| self.fuse_relu(index)) {
+            self.ops.remove(index);
+            self.count_readers(self.readers.len());
+        }
+        while let Some(index) = (0..self.ops.len()).find(|&index| self.fuse_add(index)) {
+            self.ops.remove(index);
+            self.count_readers(self.readers.len());
+            self.remove_unread_padding();
+        }
+    }
+
+    /// The operation that makes `slot`, if an operation does.
+    fn producer(&self, slot: usize) -> Option<usize> {
+        self.ops.iter().position(|op| op.output() == slot)
+    }
+
+    /// Folds the ReLU at `index` into its operand's producer if it can; true when it did (the
+    /// ReLU is then left for the caller to remove).
+    fn fuse_relu(&mut self, index: usize) -> bool {
+        let Op::Relu { x, y } = self.ops[index] else {
+            return false;
+        };
+        let Some(producer) = self.producer(x) else {
+            return false;
+        };
+        if self.readers[x] != 1 {
+            return false;
+        }
+        match &mut self.ops[producer] {
+            Op::Conv {
+                conv,
+                residual: None,
+                ..
+            } if !conv.relu => conv.relu = true,
+            Op::Add { relu, .. } if !*relu => *relu = true,
+            _ => return false,
+        }
+        *self.ops[producer].output_mut() = y;
+        true
+    }
+
+    /// Folds the addition at `index` into the 1×1 convolution that makes one of its operands,
+    /// if it can; true when it did (the addition is then left for the caller to remove, and a
+    /// channel padding that only it read is removed afterwards).
+    fn fuse_add(&mut self, index: usize) -> bool {
+        let Op::Add { x: [a, b], y, relu } = self.ops[index] else {
+            return false;
+        };
+        for (product, shortcut) in [(b, a), (a, b)] {
+            let Some(producer) = self.producer(product) else {
+                continue;
+            };
+            let foldable = matches!(
+                &self.ops[producer],
+                Op::Conv { conv, residual: None, .. }
+                    if !conv.relu && matches!(conv.kernel, Kernel::Dense { .. })
+                        && conv.size == [1, 1] && conv.stride == [1, 1] && conv.pad == [0; 4]
+            );
+            if !foldable || self.readers[product] != 1 || product == shortcut {
+                continue;
+            }
+            // A padding of channels at the end, read only here, is left out: the convolution
+            // adds the unpadded map into its first channels.
+            let shortcut = match self.producer(shortcut).map(|at| &self.ops[at]) {
+                Some(Op::Pad { x, pad, .. })
+                    if self.readers[shortcut] == 1
+                        && pad[0] == [0, 0]
+                        && pad[1] == [0, 0]
+                        && pad[2][0] == 0 =>
+                {
+                    *x
+                }
+                _ => shortcut,
+            };
+            // The shortcut must exist when the convolution runs.
+            let ready =
+                shortcut == self.input || self.producer(shortcut).is_some_and(|at| at < producer);
+            if !ready {
+                continue;
+            }
+            if let Op::Conv {
+                conv,
+                residual,
+                y: output,
+                ..
+            } = &mut self.ops[producer]
+            {
+                *residual = Some(shortcut);
+                conv.relu = relu;
+                *output = y;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Removes the paddings whose output nothing reads any more (after [`Network::fuse_add`]).
+    fn remove_unread_padding(&mut self) {
+        let readers = &self.readers;
+        let outputs = self.outputs;
+        self.ops.retain(
+            |op| !matches!(op, Op::Pad { y, .. } if readers[*y] == 0 && !outputs.contains(y)),
+        );
     }
 
     /// Side of the square input, in pixels.
@@ -345,6 +594,7 @@ impl Network {
         height: usize,
         width: usize,
     ) -> Result<RawOutput, NetworkError> {
+        let mut spare = self.buffers.take();
         let mut values: Vec<Option<Value>> = vec![None; self.readers.len()];
         let mut left = self.readers.clone();
         values[self.input] = Some(Value::Map {
@@ -352,7 +602,7 @@ impl Network {
             data: pixels,
         });
         for op in &self.ops {
-            let output = step(op, &mut values, &mut left)?;
+            let output = step(op, &mut values, &mut left, &mut spare)?;
             values[op.output()] = Some(output);
         }
         let mut take_rows = |slot: usize| match values[slot].take() {
@@ -361,6 +611,7 @@ impl Network {
         };
         let regressors = take_rows(self.outputs[0])?;
         let logits = take_rows(self.outputs[1])?;
+        self.buffers.put_back(spare);
         Ok(RawOutput { regressors, logits })
     }
 }
@@ -389,6 +640,15 @@ fn op_from_file(
             if output == 0 || per_group == 0 || kh == 0 || kw == 0 {
                 return Err(graph_error(format!("{param}: an empty kernel")));
             }
+            let bias = if bias {
+                let (bias, shape) = tensor(weights, &format!("{param}.bias"), 1)?;
+                if shape[0] != output {
+                    return Err(graph_error(format!("{param}: {} biases", shape[0])));
+                }
+                bias
+            } else {
+                vec![0.0; output]
+            };
             let kernel = if groups == 1 {
                 // [out, in, kh, kw] → [(ky, kx, in), out]
                 let mut matrix = vec![0.0; weight.len()];
@@ -415,24 +675,16 @@ fn op_from_file(
                         taps[tap * output + c] = weight[c * kh * kw + tap];
                     }
                 }
-                Kernel::Depthwise { taps }
+                Kernel::Depthwise(Box::new(Depthwise::new(taps, &bias)))
             } else {
                 return Err(graph_error(format!(
                     "{param}: grouped convolutions other than depthwise are not supported"
                 )));
             };
-            let bias = if bias {
-                let (bias, shape) = tensor(weights, &format!("{param}.bias"), 1)?;
-                if shape[0] != output {
-                    return Err(graph_error(format!("{param}: {} biases", shape[0])));
-                }
-                bias
-            } else {
-                vec![0.0; output]
-            };
             Op::Conv {
                 x: slots.id(x)?,
                 y: slots.id(y)?,
+                residual: None,
                 conv: Box::new(Conv {
                     kernel,
                     bias,
@@ -539,7 +791,12 @@ fn op_from_file(
 /// Runs one operation. Inputs are read in place; one that no later operation reads is dropped
 /// afterwards, or reused as the output where the operation works in place (additions, ReLU,
 /// reshapes).
-fn step(op: &Op, values: &mut [Option<Value>], left: &mut [usize]) -> Result<Value, NetworkError> {
+fn step(
+    op: &Op,
+    values: &mut [Option<Value>],
+    left: &mut [usize],
+    spare: &mut Spare,
+) -> Result<Value, NetworkError> {
     let inputs = op.inputs();
     // An input for an in-place operation: moved out when this is its last reader, else copied.
     let mut owned = |slot: usize| -> Result<Value, NetworkError> {
@@ -566,6 +823,7 @@ fn step(op: &Op, values: &mut [Option<Value>], left: &mut [usize]) -> Result<Val
             let mut sum = a;
             let arch = pulp::Arch::new();
             arch.dispatch(|| add_in_place(data_mut(&mut sum), data_of(&b), *relu));
+            spare.give(b);
             return Ok(sum);
         }
         Op::Relu { x, .. } => {
@@ -585,19 +843,21 @@ fn step(op: &Op, values: &mut [Option<Value>], left: &mut [usize]) -> Result<Val
                 data,
             });
         }
-        _ => read_only(op, values)?,
+        _ => read_only(op, values, spare)?,
     };
     for slot in inputs {
         left[slot] = left[slot].saturating_sub(1);
-        if left[slot] == 0 {
-            values[slot] = None;
+        if left[slot] == 0
+            && let Some(value) = values[slot].take()
+        {
+            spare.give(value);
         }
     }
     Ok(output)
 }
 
 /// The operations that read their inputs without changing them.
-fn read_only(op: &Op, values: &[Option<Value>]) -> Result<Value, NetworkError> {
+fn read_only(op: &Op, values: &[Option<Value>], spare: &mut Spare) -> Result<Value, NetworkError> {
     let get = |slot: usize| -> Result<&Value, NetworkError> {
         values[slot]
             .as_ref()
@@ -610,21 +870,24 @@ fn read_only(op: &Op, values: &[Option<Value>]) -> Result<Value, NetworkError> {
         }
     };
     Ok(match op {
-        Op::Conv { x, conv, .. } => {
+        Op::Conv {
+            x, conv, residual, ..
+        } => {
             let (shape, data) = get_map(*x)?;
-            let (shape, data) = conv.run(shape, data)?;
+            let residual = residual.map(get_map).transpose()?;
+            let (shape, data) = conv.run(shape, data, residual, spare)?;
             Value::Map { shape, data }
         }
         Op::MaxPool {
             x, kernel, stride, ..
         } => {
             let (shape, data) = get_map(*x)?;
-            let (shape, data) = max_pool(shape, data, *kernel, *stride)?;
+            let (shape, data) = max_pool(shape, data, *kernel, *stride, spare)?;
             Value::Map { shape, data }
         }
         Op::Pad { x, pad, .. } => {
             let (shape, data) = get_map(*x)?;
-            let (shape, data) = zero_pad(shape, data, pad);
+            let (shape, data) = zero_pad(shape, data, pad, spare);
             Value::Map { shape, data }
         }
         Op::Concat { x, axis, .. } => {
@@ -683,11 +946,30 @@ impl Conv {
         Ok((padded - self.size[axis]) / self.stride[axis] + 1)
     }
 
-    fn run(&self, shape: [usize; 4], x: &[f32]) -> Result<([usize; 4], Vec<f32>), NetworkError> {
+    /// Runs the convolution, adding `residual` into the first channels of its output if given
+    /// (see [`Network::fuse_epilogues`]); its output buffer comes from `spare` and is wholly
+    /// overwritten.
+    fn run(
+        &self,
+        shape: [usize; 4],
+        x: &[f32],
+        residual: Option<([usize; 4], &[f32])>,
+        spare: &mut Spare,
+    ) -> Result<([usize; 4], Vec<f32>), NetworkError> {
         let [n, h, w, c] = shape;
         let (oh, ow) = (self.output_side(h, 0)?, self.output_side(w, 1)?);
         let out_shape = [n, oh, ow, self.output];
-        let mut out = vec![0.0f32; n * oh * ow * self.output];
+        let pointwise = self.size == [1, 1] && self.stride == [1, 1] && self.pad == [0; 4];
+        let residual = match residual {
+            None => None,
+            Some(([rn, rh, rw, rc], data)) => {
+                if !pointwise || [rn, rh, rw] != [n, oh, ow] || rc > self.output {
+                    return Err(graph_error("a shortcut that does not fit its convolution"));
+                }
+                Some((data, rc))
+            }
+        };
+        let mut out = spare.take(n * oh * ow * self.output);
         match &self.kernel {
             Kernel::Dense { matrix, input } => {
                 if *input != c {
@@ -695,82 +977,159 @@ impl Conv {
                         "a convolution for {input} channels given {c}"
                     )));
                 }
-                let direct = self.size == [1, 1] && self.stride == [1, 1] && self.pad == [0; 4];
-                let columns;
-                let (rows, depth, lhs) = if direct {
-                    (n * h * w, c, x)
-                } else {
-                    columns = self.im2col(shape, x, oh, ow);
-                    (
-                        n * oh * ow,
-                        self.size[0] * self.size[1] * c,
-                        columns.as_slice(),
-                    )
-                };
-                let lhs = ArrayView2::from_shape((rows, depth), lhs)
+                if !pointwise {
+                    // The first layer's 5×5 (or 3×3) convolution of the RGB input: with 3 input
+                    // channels a direct loop beats an im2col copy plus a matrix product.
+                    let [top, bottom, left, right] = self.pad;
+                    let mut frame = spare.take(n * (h + top + bottom) * (w + left + right) * c);
+                    frame.fill(0.0);
+                    pulp::Arch::new().dispatch(DenseRun {
+                        conv: self,
+                        matrix,
+                        shape,
+                        x,
+                        frame: &mut frame,
+                        out_side: [oh, ow],
+                        out: &mut out,
+                    });
+                    spare.give_buffer(frame);
+                    return Ok((out_shape, out));
+                }
+                if self.output >= pulp::Arch::new().dispatch(Lanes) {
+                    pulp::Arch::new().dispatch(PointwiseRun {
+                        matrix,
+                        bias: &self.bias,
+                        x,
+                        residual,
+                        relu: self.relu,
+                        out: &mut out,
+                    });
+                    return Ok((out_shape, out));
+                }
+                let rows = n * h * w;
+                let lhs = ArrayView2::from_shape((rows, c), x)
                     .map_err(|error| graph_error(error.to_string()))?;
-                let rhs = ArrayView2::from_shape((depth, self.output), matrix.as_slice())
+                let rhs = ArrayView2::from_shape((c, self.output), matrix.as_slice())
                     .map_err(|error| graph_error(error.to_string()))?;
                 let mut product = ArrayViewMut2::from_shape((rows, self.output), &mut out)
                     .map_err(|error| graph_error(error.to_string()))?;
                 general_mat_mul(1.0, &lhs, &rhs, 0.0, &mut product);
             }
-            Kernel::Depthwise { taps } => {
+            Kernel::Depthwise(depthwise) => {
                 if self.output != c {
                     return Err(graph_error(format!(
                         "a depthwise convolution for {} channels given {c}",
                         self.output
                     )));
                 }
-                let arch = pulp::Arch::new();
-                arch.dispatch(|| self.depthwise(shape, x, taps, oh, ow, &mut out));
+                // The depthwise loops add the bias (and apply ReLU) themselves, while the
+                // pixels are in the cache.
+                pulp::Arch::new().dispatch(DepthwiseRun {
+                    conv: self,
+                    depthwise,
+                    shape,
+                    x,
+                    out_side: [oh, ow],
+                    out: &mut out,
+                });
+                return Ok((out_shape, out));
             }
         }
-        let arch = pulp::Arch::new();
-        arch.dispatch(|| {
-            for pixel in out.chunks_exact_mut(self.output) {
-                add_bias(pixel, &self.bias, self.relu);
-            }
+        pulp::Arch::new().dispatch(Epilogue {
+            out: &mut out,
+            bias: &self.bias,
+            residual,
+            relu: self.relu,
         });
         Ok((out_shape, out))
     }
 
-    /// The input's patches as rows `[(ky, kx, c)]`, one per output pixel, zeros outside.
-    fn im2col(&self, [n, h, w, c]: [usize; 4], x: &[f32], oh: usize, ow: usize) -> Vec<f32> {
+    /// A stride-1 depthwise convolution, output row by output row: where the whole kernel lies
+    /// inside the input, a block of pixels takes each tap as one contiguous multiply-add over
+    /// all its pixels' channels (the input pixels under a tap are consecutive in NHWC, and the
+    /// tap's weights are tiled across the block); the few border pixels go one at a time.
+    /// Each output value sums its taps in the same order as [`Conv::depthwise`], so both give
+    /// the same bits. Inlined into its caller's `pulp` dispatch.
+    #[inline(always)]
+    fn depthwise_rows<S: pulp::Simd>(
+        &self,
+        simd: S,
+        [n, h, w, c]: [usize; 4],
+        x: &[f32],
+        depthwise: &Depthwise,
+        [oh, ow]: [usize; 2],
+        out: &mut [f32],
+    ) {
         let [kh, kw] = self.size;
-        let depth = kh * kw * c;
-        let mut columns = vec![0.0f32; n * oh * ow * depth];
+        let [top, _, left, _] = self.pad;
+        let Depthwise {
+            taps,
+            block,
+            block_taps,
+            block_bias,
+        } = depthwise;
+        let block = *block;
+        // Output columns whose kernel lies wholly inside the input: `ox - left ≥ 0` and
+        // `ox - left + kw ≤ w`.
+        let first = left.min(ow);
+        let end = (w + left + 1).saturating_sub(kw).clamp(first, ow);
         for b in 0..n {
+            let image = &x[b * h * w * c..][..h * w * c];
             for oy in 0..oh {
-                for ox in 0..ow {
-                    let row = &mut columns[((b * oh + oy) * ow + ox) * depth..][..depth];
-                    for ky in 0..kh {
-                        let Some(iy) = (oy * self.stride[0] + ky).checked_sub(self.pad[0]) else {
-                            continue;
-                        };
-                        if iy >= h {
-                            continue;
-                        }
-                        for kx in 0..kw {
-                            let Some(ix) = (ox * self.stride[1] + kx).checked_sub(self.pad[2])
-                            else {
-                                continue;
-                            };
-                            if ix >= w {
-                                continue;
-                            }
-                            let from = ((b * h + iy) * w + ix) * c;
-                            row[(ky * kw + kx) * c..][..c].copy_from_slice(&x[from..from + c]);
+                let ky0 = top.saturating_sub(oy);
+                let ky1 = kh.min((h + top).saturating_sub(oy));
+                let row = &mut out[(b * oh + oy) * ow * c..][..ow * c];
+                for ox in (0..first).chain(end..ow) {
+                    let kx0 = left.saturating_sub(ox);
+                    let kx1 = kw.min((w + left).saturating_sub(ox));
+                    let pixel = &mut row[ox * c..][..c];
+                    pixel.fill(0.0);
+                    for ky in ky0..ky1 {
+                        let iy = oy + ky - top;
+                        for kx in kx0..kx1 {
+                            let ix = ox + kx - left;
+                            let input = &image[(iy * w + ix) * c..][..c];
+                            multiply_add(pixel, input, &taps[(ky * kw + kx) * c..][..c]);
                         }
                     }
+                    add_bias(pixel, &self.bias, self.relu);
+                }
+                let interior = Interior3 {
+                    rows: &image[(oy + ky0 - top) * w * c..(oy + ky1 - top) * w * c],
+                    taps: &taps[ky0 * kw * c..ky1 * kw * c],
+                    bias: &self.bias,
+                    relu: self.relu,
+                    columns: (first - left)..(end - left),
+                };
+                if kw == 3 && c >= S::F32_LANES {
+                    match ky1 - ky0 {
+                        3 => interior.run::<S, 3>(simd, &mut row[first * c..end * c]),
+                        2 => interior.run::<S, 2>(simd, &mut row[first * c..end * c]),
+                        1 => interior.run::<S, 1>(simd, &mut row[first * c..end * c]),
+                        _ => row[first * c..end * c].fill(0.0),
+                    }
+                    continue;
+                }
+                for start in (first..end).step_by(block) {
+                    let len = block.min(end - start) * c;
+                    let span = &mut row[start * c..][..len];
+                    span.fill(0.0);
+                    for ky in ky0..ky1 {
+                        let input_row = &image[(oy + ky - top) * w * c..][..w * c];
+                        for kx in 0..kw {
+                            let input = &input_row[(start + kx - left) * c..][..len];
+                            let weights = &block_taps[(ky * kw + kx) * block * c..][..len];
+                            multiply_add(span, input, weights);
+                        }
+                    }
+                    add_bias(span, &block_bias[..len], self.relu);
                 }
             }
         }
-        columns
     }
 
-    /// Inlined into its caller's `pulp` dispatch, so that the loops are compiled for the
-    /// processor's vector width.
+    /// The general depthwise convolution (any stride), one output pixel at a time. Inlined into its caller's `pulp` dispatch, so that the loops
+    /// are compiled for the processor's vector width.
     #[inline(always)]
     fn depthwise(
         &self,
@@ -797,6 +1156,7 @@ impl Conv {
                 let row = &mut out[(b * oh + oy) * ow * c..][..ow * c];
                 for (ox, pixel) in row.chunks_exact_mut(c).enumerate() {
                     let (kx0, kx1) = inside(ox, self.stride[1], self.pad[2], kw, w);
+                    pixel.fill(0.0);
                     for ky in ky0..ky1 {
                         let iy = oy * self.stride[0] + ky - self.pad[0];
                         for kx in kx0..kx1 {
@@ -806,8 +1166,580 @@ impl Conv {
                             multiply_add(pixel, input, weights);
                         }
                     }
+                    add_bias(pixel, &self.bias, self.relu);
                 }
             }
+        }
+    }
+}
+
+/// A depthwise convolution's arguments, for `pulp`'s run-time dispatch: its `with_simd` is
+/// inlined into a function compiled for the processor's vector width, and so are the loops it
+/// calls. (A closure passed to `dispatch` is not reliably inlined; the depthwise loops were then
+/// compiled for plain SSE2.)
+struct DepthwiseRun<'a> {
+    conv: &'a Conv,
+    depthwise: &'a Depthwise,
+    shape: [usize; 4],
+    x: &'a [f32],
+    out_side: [usize; 2],
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for DepthwiseRun<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let Self {
+            conv,
+            depthwise,
+            shape,
+            x,
+            out_side: [oh, ow],
+            out,
+        } = self;
+        if conv.stride == [1, 1] {
+            conv.depthwise_rows(simd, shape, x, depthwise, [oh, ow], out);
+        } else {
+            conv.depthwise(shape, x, &depthwise.taps, oh, ow, out);
+        }
+    }
+}
+
+/// The inside of one output row of a stride-1 3×3 depthwise convolution: the pixels whose
+/// 3×3 window lies wholly inside the input.
+struct Interior3<'a> {
+    /// The input rows under the kernel rows that fall inside the input, `[rows, w, c]`.
+    rows: &'a [f32],
+    /// Those kernel rows' taps, `[rows, 3, c]`.
+    taps: &'a [f32],
+    bias: &'a [f32],
+    relu: bool,
+    /// The input column of each output pixel's leftmost tap.
+    columns: std::ops::Range<usize>,
+}
+
+impl Interior3<'_> {
+    /// Writes the row's inside pixels to `out` (`[columns, c]`), with `ROWS` kernel rows inside
+    /// the input. One vector of channels at a time, its 3·`ROWS` weights held in registers,
+    /// along the row: each output vector is loaded once per tap and stored once. Each value
+    /// sums its taps (products, not fused) in (ky, kx) order from zero and then adds the bias,
+    /// as [`Conv::depthwise`] does, so the results are the same bits. When the channels are not
+    /// a whole number of vectors, the last vector overlaps the one before (its shared channels
+    /// are computed twice, alike). Needs at least one vector of channels.
+    #[inline(always)]
+    fn run<S: pulp::Simd, const ROWS: usize>(&self, simd: S, out: &mut [f32]) {
+        let lanes = S::F32_LANES;
+        let c = self.bias.len();
+        let w = self.rows.len() / ROWS / c;
+        let load = |values: &[f32], at: usize| S::as_simd_f32s(&values[at..at + lanes]).0[0];
+        let zero = simd.splat_f32s(0.0);
+        let mut start = 0;
+        while start < c {
+            let channel = start.min(c - lanes);
+            let weights: [[S::f32s; 3]; ROWS] = std::array::from_fn(|row| {
+                std::array::from_fn(|kx| load(self.taps, (row * 3 + kx) * c + channel))
+            });
+            let bias = load(self.bias, channel);
+            let rows: [&[f32]; ROWS] =
+                std::array::from_fn(|row| &self.rows[row * w * c..][..w * c]);
+            for (pixel, column) in self.columns.clone().enumerate() {
+                let mut sum = zero;
+                for (row, weights) in rows.iter().zip(&weights) {
+                    for (kx, &weight) in weights.iter().enumerate() {
+                        let input = load(row, (column + kx) * c + channel);
+                        sum = simd.add_f32s(sum, simd.mul_f32s(input, weight));
+                    }
+                }
+                sum = simd.add_f32s(sum, bias);
+                if self.relu {
+                    sum = simd.max_f32s(sum, zero);
+                }
+                S::as_mut_simd_f32s(&mut out[pixel * c + channel..][..lanes]).0[0] = sum;
+            }
+            start += lanes;
+        }
+    }
+}
+
+/// A full (not depthwise) convolution's arguments, for `pulp`'s dispatch (see
+/// [`DepthwiseRun`]).
+struct DenseRun<'a> {
+    conv: &'a Conv,
+    /// `[(ky, kx, in), out]`.
+    matrix: &'a [f32],
+    shape: [usize; 4],
+    x: &'a [f32],
+    /// Zeros, for the zero-padded input: `[n, h + top + bottom, w + left + right, in]`.
+    frame: &'a mut [f32],
+    out_side: [usize; 2],
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for DenseRun<'_> {
+    type Output = ();
+
+    /// Each output pixel sums its taps in (ky, kx, in) order with fused multiply-adds, starting
+    /// from zero, then adds the bias: the order and rounding of `matrixmultiply`'s kernel on an
+    /// im2col matrix (one pass, as the depth is below its 256-deep blocks), so the results are
+    /// the same bits. The input is first copied into a zero-padded frame, so that every patch
+    /// row is one contiguous run of `kw·in` values.
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let Self {
+            conv,
+            matrix,
+            shape: [_, h, w, c],
+            x,
+            frame,
+            out_side: [oh, ow],
+            out,
+        } = self;
+        let [kh, kw] = conv.size;
+        let [sy, sx] = conv.stride;
+        let [top, bottom, left, right] = conv.pad;
+        let lanes = S::F32_LANES;
+        let outputs = conv.output;
+        let (ph, pw) = (h + top + bottom, w + left + right);
+        if outputs >= lanes && matrix.len() / outputs <= 256 {
+            let starts: Vec<usize> = (0..outputs.div_ceil(lanes))
+                .map(|chunk| (chunk * lanes).min(outputs - lanes))
+                .collect();
+            let products = Products {
+                weights: matrix,
+                bias: &conv.bias,
+                outputs,
+                relu: conv.relu,
+            };
+            let segments = [kh, kw * c, pw * c];
+            for (b, frame) in frame.chunks_exact_mut(ph * pw * c).enumerate() {
+                for y in 0..h {
+                    frame[((y + top) * pw + left) * c..][..w * c]
+                        .copy_from_slice(&x[(b * h + y) * w * c..][..w * c]);
+                }
+                let frame = &*frame;
+                for oy in 0..oh {
+                    let out_row = &mut out[(b * oh + oy) * ow * outputs..][..ow * outputs];
+                    let patch = |ox: usize| &frame[(oy * sy * pw + ox * sx) * c..];
+                    let mut first = 0;
+                    while first < ow {
+                        let count = (ow - first).min(4);
+                        let block = &mut out_row[first * outputs..(first + count) * outputs];
+                        for group in starts.chunks(3) {
+                            if count == 4 {
+                                let inputs = std::array::from_fn(|p| patch(first + p));
+                                match *group {
+                                    [a, b, c] => products.run_segments::<S, 4, 3>(
+                                        simd,
+                                        inputs,
+                                        segments,
+                                        [a, b, c],
+                                        block,
+                                    ),
+                                    [a, b] => products.run_segments::<S, 4, 2>(
+                                        simd,
+                                        inputs,
+                                        segments,
+                                        [a, b],
+                                        block,
+                                    ),
+                                    _ => products.run_segments::<S, 4, 1>(
+                                        simd,
+                                        inputs,
+                                        segments,
+                                        [group[0]],
+                                        block,
+                                    ),
+                                }
+                            } else {
+                                for (p, out) in block.chunks_exact_mut(outputs).enumerate() {
+                                    let inputs = [patch(first + p)];
+                                    match *group {
+                                        [a, b, c] => products.run_segments::<S, 1, 3>(
+                                            simd,
+                                            inputs,
+                                            segments,
+                                            [a, b, c],
+                                            out,
+                                        ),
+                                        [a, b] => products.run_segments::<S, 1, 2>(
+                                            simd,
+                                            inputs,
+                                            segments,
+                                            [a, b],
+                                            out,
+                                        ),
+                                        _ => products.run_segments::<S, 1, 1>(
+                                            simd,
+                                            inputs,
+                                            segments,
+                                            [group[0]],
+                                            out,
+                                        ),
+                                    }
+                                }
+                            }
+                        }
+                        first += count;
+                    }
+                }
+            }
+            return;
+        }
+        // The weights and bias with the outputs padded to whole vectors.
+        let chunks = outputs.div_ceil(lanes);
+        let padded_outputs = chunks * lanes;
+        let mut weights = vec![0.0f32; matrix.len() / outputs * padded_outputs];
+        for (to, from) in weights
+            .chunks_exact_mut(padded_outputs)
+            .zip(matrix.chunks_exact(outputs))
+        {
+            to[..outputs].copy_from_slice(from);
+        }
+        let mut bias = vec![0.0f32; padded_outputs];
+        bias[..outputs].copy_from_slice(&conv.bias);
+        let (weights, _) = S::as_simd_f32s(&weights);
+        let (bias, _) = S::as_simd_f32s(&bias);
+        for (b, frame) in frame.chunks_exact_mut(ph * pw * c).enumerate() {
+            for y in 0..h {
+                frame[((y + top) * pw + left) * c..][..w * c]
+                    .copy_from_slice(&x[(b * h + y) * w * c..][..w * c]);
+            }
+            for oy in 0..oh {
+                let rows: Vec<&[f32]> = (0..kh)
+                    .map(|ky| &frame[(oy * sy + ky) * pw * c..][..pw * c])
+                    .collect();
+                let patches = DensePatches {
+                    rows: &rows,
+                    patch_row: kw * c,
+                    weights,
+                    bias,
+                    chunks,
+                    relu: conv.relu,
+                };
+                let out_row = &mut out[(b * oh + oy) * ow * outputs..][..ow * outputs];
+                for (ox, pixel) in out_row.chunks_exact_mut(outputs).enumerate() {
+                    let offset = ox * sx * c;
+                    // Up to four vectors of outputs at a time, kept in registers.
+                    let mut first = 0;
+                    while first < chunks {
+                        let count = (chunks - first).min(4);
+                        match count {
+                            4 => patches.pixel::<4>(simd, offset, first, pixel),
+                            3 => patches.pixel::<3>(simd, offset, first, pixel),
+                            2 => patches.pixel::<2>(simd, offset, first, pixel),
+                            _ => patches.pixel::<1>(simd, offset, first, pixel),
+                        }
+                        first += count;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One output row's inputs and the weights of a direct dense convolution (see [`DenseRun`]).
+struct DensePatches<'a, S: pulp::Simd> {
+    /// The zero-padded input rows under the kernel.
+    rows: &'a [&'a [f32]],
+    /// Values per patch row: `kw·in`.
+    patch_row: usize,
+    /// `[(ky, kx, in), chunks]` vectors of outputs.
+    weights: &'a [S::f32s],
+    bias: &'a [S::f32s],
+    chunks: usize,
+    relu: bool,
+}
+
+impl<S: pulp::Simd> DensePatches<'_, S> {
+    /// The output vectors `first..first + CHUNKS` of the pixel whose patch starts `offset`
+    /// values into each row, written to `pixel`.
+    #[inline(always)]
+    fn pixel<const CHUNKS: usize>(&self, simd: S, offset: usize, first: usize, pixel: &mut [f32]) {
+        let mut sums = [simd.splat_f32s(0.0); CHUNKS];
+        for (ky, row) in self.rows.iter().enumerate() {
+            let patch = &row[offset..][..self.patch_row];
+            let taps =
+                &self.weights[ky * self.patch_row * self.chunks..][..self.patch_row * self.chunks];
+            for (&input, tap) in patch.iter().zip(taps.chunks_exact(self.chunks)) {
+                let input = simd.splat_f32s(input);
+                for (sum, &weight) in sums.iter_mut().zip(&tap[first..first + CHUNKS]) {
+                    *sum = simd.mul_add_e_f32s(input, weight, *sum);
+                }
+            }
+        }
+        let lanes = S::F32_LANES;
+        for (chunk, sum) in sums.into_iter().enumerate() {
+            let index = first + chunk;
+            let mut value = simd.add_f32s(sum, self.bias[index]);
+            if self.relu {
+                value = simd.max_f32s(value, simd.splat_f32s(0.0));
+            }
+            let values: &[f32] = pulp::bytemuck::cast_slice(std::slice::from_ref(&value));
+            let start = index * lanes;
+            let width = lanes.min(pixel.len() - start);
+            pixel[start..start + width].copy_from_slice(&values[..width]);
+        }
+    }
+}
+
+/// The number of `f32` lanes of the vectors `pulp` dispatches to.
+struct Lanes;
+
+impl pulp::WithSimd for Lanes {
+    type Output = usize;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> usize {
+        S::F32_LANES
+    }
+}
+
+/// A 1×1 convolution's arguments, for `pulp`'s dispatch (see [`DepthwiseRun`]); at least one
+/// vector of outputs.
+struct PointwiseRun<'a> {
+    /// `[in, out]`.
+    matrix: &'a [f32],
+    bias: &'a [f32],
+    /// `[pixels, in]`.
+    x: &'a [f32],
+    residual: Option<(&'a [f32], usize)>,
+    relu: bool,
+    /// `[pixels, out]`.
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for PointwiseRun<'_> {
+    type Output = ();
+
+    /// The matrix product four pixels by up to three vectors of outputs at a time, the sums
+    /// in registers, then the bias, the shortcut and the ReLU while the pixels are in the cache.
+    /// Each sum runs over the inputs in order with fused multiply-adds from zero, as
+    /// `matrixmultiply`'s kernel does (in one pass, the depth being under its 256-deep blocks),
+    /// and the epilogue is [`Epilogue`]'s, so the results are the same bits. When the outputs
+    /// are not a whole number of vectors, the last vector overlaps the one before.
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let Self {
+            matrix,
+            bias,
+            x,
+            residual,
+            relu,
+            out,
+        } = self;
+        let outputs = bias.len();
+        let inputs = matrix.len() / outputs;
+        let lanes = S::F32_LANES;
+        let starts: Vec<usize> = (0..outputs.div_ceil(lanes))
+            .map(|chunk| (chunk * lanes).min(outputs - lanes))
+            .collect();
+        let products = Products {
+            weights: matrix,
+            bias,
+            outputs,
+            relu: relu && residual.is_none(),
+        };
+        let pixels = x.len() / inputs;
+        let mut first = 0;
+        while first < pixels {
+            let count = (pixels - first).min(4);
+            let block = &mut out[first * outputs..(first + count) * outputs];
+            let pixel = |index: usize| &x[(first + index) * inputs..][..inputs];
+            for group in starts.chunks(3) {
+                if count == 4 {
+                    let inputs = [pixel(0), pixel(1), pixel(2), pixel(3)];
+                    match *group {
+                        [a, b, c] => products.run::<S, 4, 3>(simd, inputs, [a, b, c], block),
+                        [a, b] => products.run::<S, 4, 2>(simd, inputs, [a, b], block),
+                        _ => products.run::<S, 4, 1>(simd, inputs, [group[0]], block),
+                    }
+                } else {
+                    for (index, out) in block.chunks_exact_mut(outputs).enumerate() {
+                        let inputs = [pixel(index)];
+                        match *group {
+                            [a, b, c] => products.run::<S, 1, 3>(simd, inputs, [a, b, c], out),
+                            [a, b] => products.run::<S, 1, 2>(simd, inputs, [a, b], out),
+                            _ => products.run::<S, 1, 1>(simd, inputs, [group[0]], out),
+                        }
+                    }
+                }
+            }
+            if let Some((residual, width)) = residual {
+                let shortcuts = &residual[first * width..(first + count) * width];
+                for (pixel, shortcut) in block
+                    .chunks_exact_mut(outputs)
+                    .zip(shortcuts.chunks_exact(width))
+                {
+                    let (joined, rest) = pixel.split_at_mut(width);
+                    for (value, shortcut) in joined.iter_mut().zip(shortcut) {
+                        *value += shortcut;
+                    }
+                    if relu {
+                        relu_in_place(joined);
+                        relu_in_place(rest);
+                    }
+                }
+            }
+            first += count;
+        }
+    }
+}
+
+/// A matrix product's weights `[depth, outputs]` and bias, for blocks of pixels.
+struct Products<'a> {
+    weights: &'a [f32],
+    bias: &'a [f32],
+    outputs: usize,
+    relu: bool,
+}
+
+impl Products<'_> {
+    /// As [`Products::run`] for pixels whose inputs are `segments` runs of `segment_len`
+    /// values, `segment_stride` apart in `inputs[pixel]` (a full convolution's patch rows in
+    /// a zero-padded input); at most one block of `matrixmultiply`'s (256 inputs).
+    #[inline(always)]
+    fn run_segments<S: pulp::Simd, const PIXELS: usize, const CHUNKS: usize>(
+        &self,
+        simd: S,
+        inputs: [&[f32]; PIXELS],
+        [segments, segment_len, segment_stride]: [usize; 3],
+        starts: [usize; CHUNKS],
+        out: &mut [f32],
+    ) {
+        let lanes = S::F32_LANES;
+        let outputs = self.outputs;
+        let load = |values: &[f32], at: usize| S::as_simd_f32s(&values[at..at + lanes]).0[0];
+        let zero = simd.splat_f32s(0.0);
+        let mut sums = [[zero; CHUNKS]; PIXELS];
+        for segment in 0..segments {
+            let at = segment * segment_stride;
+            let segment_inputs: [&[f32]; PIXELS] =
+                std::array::from_fn(|pixel| &inputs[pixel][at..at + segment_len]);
+            let rows = self.weights[segment * segment_len * outputs..].chunks_exact(outputs);
+            for (i, row) in rows.take(segment_len).enumerate() {
+                let weights: [S::f32s; CHUNKS] = std::array::from_fn(|j| load(row, starts[j]));
+                for (sums, input) in sums.iter_mut().zip(&segment_inputs) {
+                    let input = simd.splat_f32s(input[i]);
+                    for (sum, &weight) in sums.iter_mut().zip(&weights) {
+                        *sum = simd.mul_add_e_f32s(input, weight, *sum);
+                    }
+                }
+            }
+        }
+        self.store(simd, sums, starts, out);
+    }
+
+    /// Writes sums plus the bias, then the ReLU if asked, to `out` (`[PIXELS, outputs]`).
+    #[inline(always)]
+    fn store<S: pulp::Simd, const PIXELS: usize, const CHUNKS: usize>(
+        &self,
+        simd: S,
+        sums: [[S::f32s; CHUNKS]; PIXELS],
+        starts: [usize; CHUNKS],
+        out: &mut [f32],
+    ) {
+        let lanes = S::F32_LANES;
+        let load = |values: &[f32], at: usize| S::as_simd_f32s(&values[at..at + lanes]).0[0];
+        let zero = simd.splat_f32s(0.0);
+        for (pixel, sums) in sums.iter().enumerate() {
+            for (&start, &sum) in starts.iter().zip(sums) {
+                let mut value = simd.add_f32s(sum, load(self.bias, start));
+                if self.relu {
+                    value = simd.max_f32s(value, zero);
+                }
+                S::as_mut_simd_f32s(&mut out[pixel * self.outputs + start..][..lanes]).0[0] = value;
+            }
+        }
+    }
+
+    /// Writes `PIXELS` pixels' outputs `starts[i]..starts[i] + lanes` to `out`
+    /// (`[PIXELS, outputs]`): each sum over `inputs[pixel]` (the pixel's `depth` values) in
+    /// order with fused multiply-adds from zero, plus the bias, then the ReLU if asked.
+    #[inline(always)]
+    fn run<S: pulp::Simd, const PIXELS: usize, const CHUNKS: usize>(
+        &self,
+        simd: S,
+        inputs: [&[f32]; PIXELS],
+        starts: [usize; CHUNKS],
+        out: &mut [f32],
+    ) {
+        let lanes = S::F32_LANES;
+        let outputs = self.outputs;
+        let load = |values: &[f32], at: usize| S::as_simd_f32s(&values[at..at + lanes]).0[0];
+        let zero = simd.splat_f32s(0.0);
+        let mut sums = [[zero; CHUNKS]; PIXELS];
+        let depth = inputs[0].len();
+        // `matrixmultiply` sums at most `KC` inputs at a time and adds each block's sum to the
+        // previous ones (the full-range model has 384-channel inputs); so does this.
+        const KC: usize = 256;
+        for block in (0..depth).step_by(KC) {
+            let mut partial = [[zero; CHUNKS]; PIXELS];
+            let rows = self.weights[block * outputs..].chunks_exact(outputs);
+            for (k, row) in (block..depth.min(block + KC)).zip(rows) {
+                let weights: [S::f32s; CHUNKS] = std::array::from_fn(|i| load(row, starts[i]));
+                for (partial, input) in partial.iter_mut().zip(&inputs) {
+                    let input = simd.splat_f32s(input[k]);
+                    for (sum, &weight) in partial.iter_mut().zip(&weights) {
+                        *sum = simd.mul_add_e_f32s(input, weight, *sum);
+                    }
+                }
+            }
+            if block == 0 {
+                sums = partial;
+            } else {
+                for (sums, partial) in sums.iter_mut().zip(&partial) {
+                    for (sum, &partial) in sums.iter_mut().zip(partial) {
+                        *sum = simd.add_f32s(partial, *sum);
+                    }
+                }
+            }
+        }
+        self.store(simd, sums, starts, out);
+    }
+}
+
+/// The one pass over a matrix product's output: `max(0, (out + bias) + residual)` per value,
+/// the shortcut `residual` (with its channel count) covering the first channels of each pixel,
+/// the ReLU when asked. For `pulp`'s dispatch (see [`DepthwiseRun`]).
+struct Epilogue<'a> {
+    out: &'a mut [f32],
+    bias: &'a [f32],
+    residual: Option<(&'a [f32], usize)>,
+    relu: bool,
+}
+
+impl pulp::WithSimd for Epilogue<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            out,
+            bias,
+            residual,
+            relu,
+        } = self;
+        let channels = bias.len();
+        let Some((residual, width)) = residual else {
+            for pixel in out.chunks_exact_mut(channels) {
+                add_bias(pixel, bias, relu);
+            }
+            return;
+        };
+        for (pixel, shortcut) in out
+            .chunks_exact_mut(channels)
+            .zip(residual.chunks_exact(width))
+        {
+            let (joined, rest) = pixel.split_at_mut(width);
+            for ((value, bias), shortcut) in joined.iter_mut().zip(bias).zip(shortcut) {
+                *value = (*value + bias) + shortcut;
+                if relu {
+                    *value = value.max(0.0);
+                }
+            }
+            add_bias(rest, &bias[width..], relu);
         }
     }
 }
@@ -858,6 +1790,7 @@ fn max_pool(
     x: &[f32],
     kernel: [usize; 2],
     stride: [usize; 2],
+    spare: &mut Spare,
 ) -> Result<([usize; 4], Vec<f32>), NetworkError> {
     if h < kernel[0] || w < kernel[1] {
         return Err(graph_error("pooling larger than its input"));
@@ -866,7 +1799,8 @@ fn max_pool(
         (h - kernel[0]) / stride[0] + 1,
         (w - kernel[1]) / stride[1] + 1,
     );
-    let mut out = vec![f32::NEG_INFINITY; n * oh * ow * c];
+    let mut out = spare.take(n * oh * ow * c);
+    out.fill(f32::NEG_INFINITY);
     for b in 0..n {
         for oy in 0..oh {
             for ox in 0..ow {
@@ -886,11 +1820,17 @@ fn max_pool(
     Ok(([n, oh, ow, c], out))
 }
 
-fn zero_pad([n, h, w, c]: [usize; 4], x: &[f32], pad: &[[usize; 2]; 3]) -> ([usize; 4], Vec<f32>) {
+fn zero_pad(
+    [n, h, w, c]: [usize; 4],
+    x: &[f32],
+    pad: &[[usize; 2]; 3],
+    spare: &mut Spare,
+) -> ([usize; 4], Vec<f32>) {
     let oh = h + pad[0][0] + pad[0][1];
     let ow = w + pad[1][0] + pad[1][1];
     let oc = c + pad[2][0] + pad[2][1];
-    let mut out = vec![0.0f32; n * oh * ow * oc];
+    let mut out = spare.take(n * oh * ow * oc);
+    out.fill(0.0);
     for b in 0..n {
         for y in 0..h {
             for xx in 0..w {
@@ -1030,6 +1970,11 @@ fn depth_to_space(
 impl Op {
     fn inputs(&self) -> Vec<usize> {
         match self {
+            Op::Conv {
+                x,
+                residual: Some(residual),
+                ..
+            } => vec![*x, *residual],
             Op::Conv { x, .. }
             | Op::Relu { x, .. }
             | Op::MaxPool { x, .. }
@@ -1039,6 +1984,20 @@ impl Op {
             | Op::DepthToSpace { x, .. } => vec![*x],
             Op::Add { x, .. } => x.to_vec(),
             Op::Concat { x, .. } => x.clone(),
+        }
+    }
+
+    fn output_mut(&mut self) -> &mut usize {
+        match self {
+            Op::Conv { y, .. }
+            | Op::Add { y, .. }
+            | Op::Relu { y, .. }
+            | Op::MaxPool { y, .. }
+            | Op::Pad { y, .. }
+            | Op::Flatten { y, .. }
+            | Op::Concat { y, .. }
+            | Op::Resize { y, .. }
+            | Op::DepthToSpace { y, .. } => y,
         }
     }
 
@@ -1102,4 +2061,157 @@ fn tensor(
         return Err(NetworkError::Weights(format!("{name}: non-finite values")));
     }
     Ok((values, view.shape().to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in −1..1.
+    fn values(count: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed;
+        (0..count)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// The plain definition of a convolution, summing in the order the fast loops promise:
+    /// `(ky, kx, in)` from zero, fused multiply-adds for full convolutions (as
+    /// `matrixmultiply`'s kernel) and separate products for depthwise ones, then the bias, the
+    /// shortcut and the ReLU.
+    fn reference(
+        conv: &Conv,
+        [h, w, c]: [usize; 3],
+        x: &[f32],
+        residual: Option<(&[f32], usize)>,
+    ) -> Vec<f32> {
+        let [kh, kw] = conv.size;
+        let (oh, ow) = (
+            conv.output_side(h, 0).unwrap(),
+            conv.output_side(w, 1).unwrap(),
+        );
+        let mut out = Vec::new();
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for o in 0..conv.output {
+                    let mut sum = 0.0f32;
+                    let mut total = None;
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let iy = (oy * conv.stride[0] + ky).checked_sub(conv.pad[0]);
+                            let ix = (ox * conv.stride[1] + kx).checked_sub(conv.pad[2]);
+                            let inside =
+                                matches!((iy, ix), (Some(iy), Some(ix)) if iy < h && ix < w);
+                            let at = |i: usize| ((iy.unwrap_or(0) * w) + ix.unwrap_or(0)) * c + i;
+                            match &conv.kernel {
+                                Kernel::Dense { matrix, .. } => {
+                                    // im2col's zeros outside take part in the sums, which
+                                    // `matrixmultiply` makes in blocks of 256 inputs.
+                                    for i in 0..c {
+                                        let k = (ky * kw + kx) * c + i;
+                                        if k > 0 && k % 256 == 0 {
+                                            total = Some(total.map_or(sum, |total| sum + total));
+                                            sum = 0.0;
+                                        }
+                                        let input = if inside { x[at(i)] } else { 0.0 };
+                                        let weight = matrix[k * conv.output + o];
+                                        sum = input.mul_add(weight, sum);
+                                    }
+                                }
+                                Kernel::Depthwise(depthwise) if inside => {
+                                    sum += x[at(o)] * depthwise.taps[(ky * kw + kx) * c + o];
+                                }
+                                Kernel::Depthwise(_) => {}
+                            }
+                        }
+                    }
+                    let sum = total.map_or(sum, |total| sum + total);
+                    let mut value = sum + conv.bias[o];
+                    if let Some((shortcut, width)) = residual
+                        && o < width
+                    {
+                        value += shortcut[(oy * ow + ox) * width + o];
+                    }
+                    out.push(if conv.relu { value.max(0.0) } else { value });
+                }
+            }
+        }
+        out
+    }
+
+    fn conv(kernel: Kernel, output: usize, size: usize, stride: usize, pad: [usize; 4]) -> Conv {
+        Conv {
+            kernel,
+            bias: values(output, 7),
+            output,
+            size: [size, size],
+            stride: [stride, stride],
+            pad,
+            relu: true,
+        }
+    }
+
+    fn assert_same_bits(conv: &Conv, shape: [usize; 3], residual: Option<(&[f32], usize)>) {
+        let [h, w, c] = shape;
+        let x = values(h * w * c, 3);
+        let expected = reference(conv, shape, &x, residual);
+        let residual = residual.map(|(data, width)| {
+            let pixels = data.len() / width;
+            let (oh, ow) = (
+                conv.output_side(h, 0).unwrap(),
+                conv.output_side(w, 1).unwrap(),
+            );
+            assert_eq!(pixels, oh * ow);
+            ([1, oh, ow, width], data)
+        });
+        let (_, out) = conv
+            .run([1, h, w, c], &x, residual, &mut Spare(Vec::new()))
+            .unwrap();
+        let differ = (out.iter().zip(&expected)).filter(|(a, b)| a.to_bits() != b.to_bits());
+        assert_eq!(out.len(), expected.len());
+        assert_eq!(differ.count(), 0, "{:?} {shape:?}", conv.size);
+    }
+
+    #[test]
+    fn depthwise_convolutions_give_the_reference_bits() {
+        for (channels, stride, pad) in [
+            (24, 1, [1, 1, 1, 1]),
+            (28, 1, [1, 1, 1, 1]),
+            (42, 2, [0, 1, 0, 1]),
+            (4, 1, [1, 1, 1, 1]),
+        ] {
+            let taps = values(9 * channels, 5);
+            let bias = values(channels, 7);
+            let kernel = Kernel::Depthwise(Box::new(Depthwise::new(taps, &bias)));
+            let conv = conv(kernel, channels, 3, stride, pad);
+            assert_same_bits(&conv, [10, 13, channels], None);
+        }
+    }
+
+    #[test]
+    fn full_convolutions_give_the_reference_bits() {
+        for (input, output, size, stride, pad) in [
+            (3, 24, 5, 2, [1, 2, 1, 2]),
+            (3, 4, 3, 2, [0, 0, 0, 0]),
+            (24, 28, 1, 1, [0; 4]),
+            (300, 16, 1, 1, [0; 4]),
+            (8, 2, 1, 1, [0; 4]),
+        ] {
+            let matrix = values(size * size * input * output, 5);
+            let kernel = Kernel::Dense { matrix, input };
+            let conv = conv(kernel, output, size, stride, pad);
+            assert_same_bits(&conv, [12, 11, input], None);
+        }
+        // A 1×1 convolution with a narrower shortcut, as a BlazeBlock whose channels grow.
+        let matrix = values(24 * 28, 5);
+        let kernel = Kernel::Dense { matrix, input: 24 };
+        let conv = conv(kernel, 28, 1, 1, [0; 4]);
+        let shortcut = values(12 * 11 * 24, 9);
+        assert_same_bits(&conv, [12, 11, 24], Some((&shortcut, 24)));
+    }
 }
