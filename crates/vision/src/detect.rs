@@ -416,17 +416,7 @@ impl FaceDetector {
         found: &[Detection],
         mut candidates: Vec<Detection>,
     ) -> Vec<Detection> {
-        let overlap = self.settings.merge_overlap;
-        // A candidate overlapping a face already found, or lying inside one, is that face.
-        let centre = |d: &Detection| ((d.x_min + d.x_max) / 2.0, (d.y_min + d.y_max) / 2.0);
-        candidates.retain(|candidate| {
-            let (x, y) = centre(candidate);
-            found.iter().all(|face| {
-                face.iou(candidate) <= overlap
-                    && !((face.x_min..face.x_max).contains(&x)
-                        && (face.y_min..face.y_max).contains(&y))
-            })
-        });
+        candidates.retain(|candidate| is_new(candidate, found, self.settings.merge_overlap));
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
         candidates.truncate(self.settings.max_close_ups);
         let mut pixels = vec![0.0f32; 3 * CLOSE_UP * CLOSE_UP];
@@ -514,6 +504,18 @@ impl FaceDetector {
             }
         }
     }
+}
+
+/// Whether a candidate is a face not found yet: it overlaps no face found by more than
+/// `overlap` (intersection over union) and its centre lies inside none of them (a small box
+/// inside a large one is the same face, or a part of it).
+fn is_new(candidate: &Detection, found: &[Detection], overlap: f32) -> bool {
+    let x = (candidate.x_min + candidate.x_max) / 2.0;
+    let y = (candidate.y_min + candidate.y_max) / 2.0;
+    found.iter().all(|face| {
+        face.iou(candidate) <= overlap
+            && !((face.x_min..face.x_max).contains(&x) && (face.y_min..face.y_max).contains(&y))
+    })
 }
 
 /// Where tiles `side` wide start along an edge `length` long: evenly spread from one end to the
@@ -868,6 +870,30 @@ mod tests {
                 Err(DetectorError::InvalidSettings(_))
             ));
         }
+    }
+
+    fn square(x: f32, y: f32, side: f32) -> Detection {
+        Detection {
+            x_min: x,
+            y_min: y,
+            x_max: x + side,
+            y_max: y + side,
+            keypoints: [(x, y); KEYPOINTS],
+            score: 0.5,
+        }
+    }
+
+    #[test]
+    fn a_candidate_inside_or_over_a_face_found_is_not_new() {
+        let found = [square(100.0, 100.0, 200.0)];
+        // Its own box, slightly moved: overlapping.
+        assert!(!is_new(&square(110.0, 105.0, 190.0), &found, 0.3));
+        // A small box on the face (an eye, say): inside it.
+        assert!(!is_new(&square(150.0, 150.0, 40.0), &found, 0.3));
+        // Beside the face, or overlapping its edge with its centre outside: a new face.
+        assert!(is_new(&square(350.0, 100.0, 60.0), &found, 0.3));
+        assert!(is_new(&square(280.0, 280.0, 60.0), &found, 0.3));
+        assert!(is_new(&square(0.0, 0.0, 50.0), &[], 0.3));
     }
 
     #[test]
