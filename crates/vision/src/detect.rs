@@ -643,6 +643,9 @@ fn working_copy(image: &DynamicImage, max_side: u32) -> RgbImage {
     let block = long.div_ceil(max_side).max(1);
     let source = RgbSource::new(image);
     if block == 1 {
+        if let DynamicImage::ImageRgb8(rgb) = image {
+            return rgb.clone();
+        }
         return RgbImage::from_fn(width, height, |x, y| {
             image::Rgb(source.at(x as usize, y as usize))
         });
@@ -764,37 +767,50 @@ fn sample_view(
     let (width, height) = (image.width() as usize, image.height() as usize);
     let step = view.width / columns as f32;
     let raw = image.as_raw();
+    // Where each view column (row) falls in the image, worked out once for all rows (columns).
+    let xs: Vec<Span> = (0..columns)
+        .map(|column| Span::new(view.left + column as f32 * step, step, width))
+        .collect();
     for row in 0..rows {
-        for column in 0..columns {
-            let x0 = view.left + column as f32 * step;
-            let y0 = view.top + row as f32 * step;
-            let index = row * columns + column;
-            let centre_x = x0 + step / 2.0;
-            let centre_y = y0 + step / 2.0;
-            if centre_x < 0.0
-                || centre_y < 0.0
-                || centre_x >= width as f32
-                || centre_y >= height as f32
-            {
-                out[3 * index..3 * index + 3].fill(BORDER_LEVEL);
+        let y = Span::new(view.top + row as f32 * step, step, height);
+        let out_row = &mut out[3 * row * columns..3 * (row + 1) * columns];
+        for (x, value) in xs.iter().zip(out_row.chunks_exact_mut(3)) {
+            if !(x.inside && y.inside) {
+                value.fill(BORDER_LEVEL);
                 continue;
             }
-            let rgb = if step >= 2.0 {
-                let clamp_x = |v: f32| (v.round().max(0.0) as usize).min(width);
-                let clamp_y = |v: f32| (v.round().max(0.0) as usize).min(height);
-                let (left, right) = (clamp_x(x0), clamp_x(x0 + step));
-                let (top, bottom) = (clamp_y(y0), clamp_y(y0 + step));
-                if right > left && bottom > top {
-                    integral.mean(left, top, right, bottom)
-                } else {
-                    bilinear(raw, width, height, centre_x, centre_y)
-                }
+            let rgb = if step >= 2.0 && x.end > x.start && y.end > y.start {
+                integral.mean(x.start, y.start, x.end, y.end)
             } else {
-                bilinear(raw, width, height, centre_x, centre_y)
+                bilinear(raw, width, height, x.centre, y.centre)
             };
-            for (value, channel) in out[3 * index..3 * index + 3].iter_mut().zip(rgb) {
+            for (value, channel) in value.iter_mut().zip(rgb) {
                 *value = channel / 127.5 - 1.0;
             }
+        }
+    }
+}
+
+/// Where one view column (or row) `step` pixels wide from `from` lies along an image axis
+/// `length` pixels long: its centre, whether that is inside the image, and the whole pixels it
+/// covers (rounded, clamped to the image).
+struct Span {
+    centre: f32,
+    inside: bool,
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    fn new(from: f32, step: f32, length: usize) -> Self {
+        let centre = from + step / 2.0;
+        // `as` saturates: a position far outside the image clamps to its edge.
+        let clamp = |v: f32| (v.round().max(0.0) as usize).min(length);
+        Self {
+            centre,
+            inside: centre >= 0.0 && centre < length as f32,
+            start: clamp(from),
+            end: clamp(from + step),
         }
     }
 }
