@@ -1080,19 +1080,8 @@ impl Conv {
                 let ky1 = kh.min((h + top).saturating_sub(oy));
                 let row = &mut out[(b * oh + oy) * ow * c..][..ow * c];
                 for ox in (0..first).chain(end..ow) {
-                    let kx0 = left.saturating_sub(ox);
-                    let kx1 = kw.min((w + left).saturating_sub(ox));
                     let pixel = &mut row[ox * c..][..c];
-                    pixel.fill(0.0);
-                    for ky in ky0..ky1 {
-                        let iy = oy + ky - top;
-                        for kx in kx0..kx1 {
-                            let ix = ox + kx - left;
-                            let input = &image[(iy * w + ix) * c..][..c];
-                            multiply_add(pixel, input, &taps[(ky * kw + kx) * c..][..c]);
-                        }
-                    }
-                    add_bias(pixel, &self.bias, self.relu);
+                    self.depthwise_pixel(image, [h, w, c], taps, [oy, ox], pixel);
                 }
                 let interior = Interior3 {
                     rows: &image[(oy + ky0 - top) * w * c..(oy + ky1 - top) * w * c],
@@ -1128,8 +1117,9 @@ impl Conv {
         }
     }
 
-    /// The general depthwise convolution (any stride), one output pixel at a time. Inlined into its caller's `pulp` dispatch, so that the loops
-    /// are compiled for the processor's vector width.
+    /// The general depthwise convolution (any stride), one output pixel at a time. Inlined
+    /// into its caller's `pulp` dispatch, so that the loops are compiled for the processor's
+    /// vector width.
     #[inline(always)]
     fn depthwise(
         &self,
@@ -1140,8 +1130,31 @@ impl Conv {
         ow: usize,
         out: &mut [f32],
     ) {
+        for b in 0..n {
+            let image = &x[b * h * w * c..][..h * w * c];
+            for oy in 0..oh {
+                let row = &mut out[(b * oh + oy) * ow * c..][..ow * c];
+                for (ox, pixel) in row.chunks_exact_mut(c).enumerate() {
+                    self.depthwise_pixel(image, [h, w, c], taps, [oy, ox], pixel);
+                }
+            }
+        }
+    }
+
+    /// One output pixel of a depthwise convolution (any stride): the products of its taps that
+    /// fall inside the input, summed in (ky, kx) order from zero, then the bias and the ReLU.
+    /// The border pixels of [`Conv::depthwise_rows`] and every pixel of [`Conv::depthwise`].
+    #[inline(always)]
+    fn depthwise_pixel(
+        &self,
+        image: &[f32],
+        [h, w, c]: [usize; 3],
+        taps: &[f32],
+        [oy, ox]: [usize; 2],
+        pixel: &mut [f32],
+    ) {
         let [kh, kw] = self.size;
-        // The kernel rows (columns) that fall inside the input for an output row (column).
+        // The kernel rows (columns) that fall inside the input for this output row (column).
         let inside = |o: usize, stride: usize, pad: usize, k: usize, len: usize| {
             let start = o * stride;
             (
@@ -1149,27 +1162,18 @@ impl Conv {
                 k.min((len + pad).saturating_sub(start)),
             )
         };
-        for b in 0..n {
-            let image = &x[b * h * w * c..][..h * w * c];
-            for oy in 0..oh {
-                let (ky0, ky1) = inside(oy, self.stride[0], self.pad[0], kh, h);
-                let row = &mut out[(b * oh + oy) * ow * c..][..ow * c];
-                for (ox, pixel) in row.chunks_exact_mut(c).enumerate() {
-                    let (kx0, kx1) = inside(ox, self.stride[1], self.pad[2], kw, w);
-                    pixel.fill(0.0);
-                    for ky in ky0..ky1 {
-                        let iy = oy * self.stride[0] + ky - self.pad[0];
-                        for kx in kx0..kx1 {
-                            let ix = ox * self.stride[1] + kx - self.pad[2];
-                            let input = &image[(iy * w + ix) * c..][..c];
-                            let weights = &taps[(ky * kw + kx) * c..][..c];
-                            multiply_add(pixel, input, weights);
-                        }
-                    }
-                    add_bias(pixel, &self.bias, self.relu);
-                }
+        let (ky0, ky1) = inside(oy, self.stride[0], self.pad[0], kh, h);
+        let (kx0, kx1) = inside(ox, self.stride[1], self.pad[2], kw, w);
+        pixel.fill(0.0);
+        for ky in ky0..ky1 {
+            let iy = oy * self.stride[0] + ky - self.pad[0];
+            for kx in kx0..kx1 {
+                let ix = ox * self.stride[1] + kx - self.pad[2];
+                let input = &image[(iy * w + ix) * c..][..c];
+                multiply_add(pixel, input, &taps[(ky * kw + kx) * c..][..c]);
             }
         }
+        add_bias(pixel, &self.bias, self.relu);
     }
 }
 
