@@ -131,8 +131,9 @@ pub struct DetectorSettings {
     /// The short-range model also reads square tiles of the photo this fraction of its longer
     /// side wide, for faces too small for the whole-photo views; zero turns the tiles off.
     pub tile_side: f32,
-    /// Tile and large-view detections scoring below this are dropped: a zoomed-in view of a
-    /// textured photo fools the model more often than the whole photo does.
+    /// Tile and large-view detections scoring below this are dropped (large-view ones unless
+    /// the cascade confirms them, see `candidate_threshold`): a zoomed-in view of a textured
+    /// photo fools the model more often than the whole photo does.
     pub tile_threshold: f32,
     /// Neighbouring tiles overlap by at least this fraction of a tile, so that a face up to
     /// this fraction of a tile wide lies wholly inside one of them.
