@@ -7,7 +7,8 @@
 //!
 //! Usage: `cargo run --release -p vision --example detect_timing [-- ROUNDS]` (default 15);
 //! `VISION_COMPARE=large` compares against the large view read on every photo instead,
-//! `VISION_COMPARE=unconfirmed` against no candidates (no cascade close-ups).
+//! `VISION_COMPARE=unconfirmed` against no candidates (no cascade close-ups),
+//! `VISION_COMPARE=no_second_look` against no CenterFace second look on photos without a face.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -75,6 +76,14 @@ fn main() -> anyhow::Result<()> {
             "large view always",
             FaceDetector::with_settings(DetectorSettings {
                 skip_large_view_above: 2.0,
+                ..DetectorSettings::default()
+            })?,
+        )
+    } else if compare.as_deref() == Ok("no_second_look") {
+        (
+            "no second look",
+            FaceDetector::with_settings(DetectorSettings {
+                second_look_threshold: None,
                 ..DetectorSettings::default()
             })?,
         )

@@ -57,6 +57,9 @@ fn main() -> anyhow::Result<()> {
     if std::env::var("VISION_STUDY_MIRROR").is_ok() {
         return mirror_study(&detector, &scenes, &photos);
     }
+    if std::env::var("VISION_STUDY_SECOND").is_ok() {
+        return second_look_study(&detector, &scenes);
+    }
     let start = Instant::now();
     let results: Vec<(bool, usize)> = scenes
         .par_iter()
@@ -167,7 +170,8 @@ fn faces_dev_recall(data: &Path, detector: &FaceDetector) -> anyhow::Result<(usi
 /// `VISION_WHOLE` (false: no whole view), `VISION_TILE_SIDE` (0: no tiles),
 /// `VISION_TILE_SCORE`, `VISION_TILE_OVERLAP`, `VISION_LARGE_VIEW` (0: no large view),
 /// `VISION_MAX_SIDE`, `VISION_MERGE`, `VISION_SKIP_LARGE` (above 1: the large view always),
-/// `VISION_CANDIDATE`, `VISION_CLOSE_UP_SIDE`, `VISION_CLOSE_UP_SCORE`, `VISION_CLOSE_UPS`).
+/// `VISION_CANDIDATE`, `VISION_CLOSE_UP_SIDE`, `VISION_CLOSE_UP_SCORE`, `VISION_CLOSE_UPS`,
+/// `VISION_SECOND_LOOK` (above 1: no second look), `VISION_SECOND_SIDE`).
 fn settings_from_env() -> anyhow::Result<DetectorSettings> {
     fn var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
     where
@@ -196,6 +200,13 @@ fn settings_from_env() -> anyhow::Result<DetectorSettings> {
         close_up_side: var("VISION_CLOSE_UP_SIDE", default.close_up_side)?,
         close_up_score: var("VISION_CLOSE_UP_SCORE", default.close_up_score)?,
         max_close_ups: var("VISION_CLOSE_UPS", default.max_close_ups)?,
+        // A second-look threshold above 1 turns the second look off.
+        second_look_threshold: Some(var(
+            "VISION_SECOND_LOOK",
+            default.second_look_threshold.unwrap_or(2.0),
+        )?)
+        .filter(|t| *t <= 1.0),
+        second_look_side: var("VISION_SECOND_SIDE", default.second_look_side)?,
     })
 }
 
@@ -281,5 +292,70 @@ fn mirror_study(
     for row in scene_rows.iter().chain(&photo_rows).flatten() {
         println!("{row}");
     }
+    Ok(())
+}
+
+/// Compares, on the scenes where both find the pasted face, CenterFace's boxes (the second look
+/// alone) with BlazeFace's: the medians and quartiles of the side ratio and of the vertical and
+/// horizontal shift of the centre (in CenterFace box sides), which set `SECOND_LOOK_SCALE` and
+/// `SECOND_LOOK_SHIFT`; and how many faces the second look finds alone.
+fn second_look_study(detector: &FaceDetector, scenes: &[common::Scene]) -> anyhow::Result<()> {
+    let blaze_only = FaceDetector::with_settings(DetectorSettings {
+        second_look_threshold: None,
+        ..*detector.settings()
+    })?;
+    // Per scene: (side ratio, shift down, shift right) where both find the face; whether
+    // BlazeFace hits it; whether the second look does.
+    type Pair = (Option<(f32, f32, f32)>, bool, bool);
+    let pairs: Vec<Pair> = scenes
+        .par_iter()
+        .map(|scene| {
+            let decoded = vision::decode(&scene.jpeg).expect("scenes decode");
+            let blaze = blaze_only.detect(&decoded);
+            let second = detector.detect_second_look(&decoded);
+            let near = |face: &&vision::FaceBox| {
+                let (x, y) = face.centre();
+                let half = scene.pasted.side as f32 / 2.0;
+                (x - (scene.pasted.x as f32 + half)).abs() < half
+                    && (y - (scene.pasted.y as f32 + half)).abs() < half
+            };
+            let ratio = match (blaze.iter().find(near), second.iter().find(near)) {
+                (Some(b), Some(c)) => {
+                    let side = c.width as f32;
+                    Some((
+                        b.width as f32 / side,
+                        (b.centre().1 - c.centre().1) / side,
+                        (b.centre().0 - c.centre().0) / side,
+                    ))
+                }
+                _ => None,
+            };
+            let blaze_hit = blaze.iter().any(|face| scene.pasted.is_hit(face));
+            let second_hit = second.iter().any(|face| scene.pasted.is_hit(face));
+            (ratio, blaze_hit, second_hit)
+        })
+        .collect();
+    let quartiles = |mut values: Vec<f32>| {
+        values.sort_by(f32::total_cmp);
+        let at = |q: f32| values[((values.len() - 1) as f32 * q).round() as usize];
+        format!("{:.3} ({:.3}–{:.3})", at(0.5), at(0.25), at(0.75))
+    };
+    let ratios: Vec<(f32, f32, f32)> = pairs.iter().filter_map(|pair| pair.0).collect();
+    if ratios.is_empty() {
+        anyhow::bail!("no scene where both detectors found the face");
+    }
+    println!(
+        "{} scenes both read: BlazeFace side / CenterFace side {}, centre shift down {}, right {}",
+        ratios.len(),
+        quartiles(ratios.iter().map(|r| r.0).collect()),
+        quartiles(ratios.iter().map(|r| r.1).collect()),
+        quartiles(ratios.iter().map(|r| r.2).collect()),
+    );
+    let second_hits = pairs.iter().filter(|pair| pair.2).count();
+    let second_only = pairs.iter().filter(|pair| pair.2 && !pair.1).count();
+    println!(
+        "second look alone: {second_hits}/{} hits, {second_only} of them missed by BlazeFace",
+        scenes.len()
+    );
     Ok(())
 }

@@ -12,6 +12,7 @@ use image::{DynamicImage, RgbImage};
 
 use crate::blaze::network::NetworkError;
 use crate::blaze::{self, Blaze, BlazeModel, Detection, KEYPOINTS};
+use crate::centerface::{self, CenterFace, Found};
 use crate::grey::luma_bt601;
 
 /// The six keypoints BlazeFace gives for a face, in the photo's pixel coordinates.
@@ -164,6 +165,13 @@ pub struct DetectorSettings {
     /// At most this many candidates per photo are checked (the best-scoring first), so that a
     /// busy photo costs at most this many close-ups more.
     pub max_close_ups: usize,
+    /// When the BlazeFace views find no face, CenterFace (a larger network trained on faces
+    /// turned to the side, tilted and small) reads the photo once more, and its faces scoring
+    /// at least this (0..1) are the answer. `None` turns the second look off.
+    pub second_look_threshold: Option<f32>,
+    /// The second look reads the photo at most this many pixels on its longer side (its cost
+    /// grows with the area).
+    pub second_look_side: u32,
 }
 
 impl Default for DetectorSettings {
@@ -184,6 +192,8 @@ impl Default for DetectorSettings {
             close_up_side: 2.0,
             close_up_score: 2.5,
             max_close_ups: 4,
+            second_look_threshold: Some(0.5),
+            second_look_side: 480,
         }
     }
 }
@@ -228,6 +238,9 @@ pub struct FaceDetector {
     full: Blaze,
     /// Confirms the large view's uncertain faces (see [`DetectorSettings::candidate_threshold`]).
     cascade: seeta::Detector,
+    /// Reads a photo in which the BlazeFace views found nothing (see
+    /// [`DetectorSettings::second_look_threshold`]).
+    second: CenterFace,
     settings: DetectorSettings,
 }
 
@@ -276,6 +289,7 @@ impl FaceDetector {
             short: Blaze::embedded(BlazeModel::ShortRange).map_err(DetectorError::Model)?,
             full: Blaze::embedded(BlazeModel::FullRange).map_err(DetectorError::Model)?,
             cascade: cascade(settings.close_up_score)?,
+            second: CenterFace::embedded().map_err(DetectorError::Model)?,
             settings,
         })
     }
@@ -361,13 +375,87 @@ impl FaceDetector {
             .iter()
             .map(|detection| to_face_box(detection, scale_x, scale_y))
             .collect();
-        boxes.sort_by(|a, b| {
-            (a.y, a.x)
-                .cmp(&(b.y, b.x))
-                .then(b.score.total_cmp(&a.score))
-        });
+        if boxes.is_empty()
+            && let Some(threshold) = self.settings.second_look_threshold
+        {
+            boxes = self.read_second_look(&working, &integral, threshold, (scale_x, scale_y));
+        }
+        sort_in_reading_order(&mut boxes);
         tracing::debug!(width, height, faces = boxes.len(), "face detection");
         boxes
+    }
+
+    /// Finds faces with CenterFace alone (the second look, whatever BlazeFace would find), with
+    /// the threshold of [`DetectorSettings::second_look_threshold`] (0.5 when that is off). For
+    /// studying the second look on its own; [`FaceDetector::detect`] is the detector.
+    pub fn detect_second_look(&self, image: &DynamicImage) -> Vec<FaceBox> {
+        let (width, height) = (image.width(), image.height());
+        if width == 0 || height == 0 {
+            return Vec::new();
+        }
+        let working = working_copy(image, self.settings.max_working_side);
+        let integral = Integral::new(&working);
+        let scale = (
+            width as f32 / working.width() as f32,
+            height as f32 / working.height() as f32,
+        );
+        let threshold = self.settings.second_look_threshold.unwrap_or(0.5);
+        let mut boxes = self.read_second_look(&working, &integral, threshold, scale);
+        sort_in_reading_order(&mut boxes);
+        boxes
+    }
+
+    /// Runs CenterFace on the whole working image, at most `second_look_side` pixels on its
+    /// longer side (centred in a picture whose sides are multiples of 32, grey around it), and
+    /// returns its faces scoring at least `threshold` as face boxes in the photo's pixels.
+    fn read_second_look(
+        &self,
+        working: &RgbImage,
+        integral: &Integral,
+        threshold: f32,
+        (scale_x, scale_y): (f32, f32),
+    ) -> Vec<FaceBox> {
+        let (width, height) = (working.width() as f32, working.height() as f32);
+        let step = (width.max(height) / self.settings.second_look_side as f32).max(1.0);
+        let multiple = centerface::MULTIPLE as f32;
+        // `as` saturates; the working image is at most a few thousand pixels wide.
+        let round_up = |length: f32| {
+            ((length / step / multiple).ceil().max(1.0) as usize) * centerface::MULTIPLE
+        };
+        let (input_width, input_height) = (round_up(width), round_up(height));
+        let view = View {
+            left: (width - input_width as f32 * step) / 2.0,
+            top: (height - input_height as f32 * step) / 2.0,
+            width: input_width as f32 * step,
+            height: input_height as f32 * step,
+        };
+        let mut pixels = vec![0.0f32; 3 * input_width * input_height];
+        sample_view(
+            working,
+            integral,
+            view,
+            (input_width, input_height),
+            &mut pixels,
+        );
+        // CenterFace reads 0..255.
+        for value in &mut pixels {
+            *value = (*value + 1.0) * 127.5;
+        }
+        match self
+            .second
+            .detect(pixels, input_height, input_width, threshold)
+        {
+            Ok(found) => found
+                .iter()
+                .map(|face| second_look_box(face, &view, step, (scale_x, scale_y)))
+                .collect(),
+            Err(error) => {
+                // The input's sides are multiples of 32 by construction; a photo must never
+                // make the detector panic.
+                tracing::error!(%error, "second-look face model failed");
+                Vec::new()
+            }
+        }
     }
 
     /// Runs one model on views of the working image (one batch) and returns the detections,
@@ -507,6 +595,15 @@ impl FaceDetector {
     }
 }
 
+/// Top to bottom, then left to right, the better first where two start at the same pixel.
+fn sort_in_reading_order(boxes: &mut [FaceBox]) {
+    boxes.sort_by(|a, b| {
+        (a.y, a.x)
+            .cmp(&(b.y, b.x))
+            .then(b.score.total_cmp(&a.score))
+    });
+}
+
 /// Whether a candidate is a face not found yet: it overlaps no face found by more than
 /// `overlap` (intersection over union) and its centre lies inside none of them (a small box
 /// inside a large one is the same face, or a part of it).
@@ -572,6 +669,39 @@ fn to_face_box(detection: &Detection, scale_x: f32, scale_y: f32) -> FaceBox {
     }
 }
 
+/// How a CenterFace box becomes a box like BlazeFace's, which the framing rule expects: a
+/// square `SECOND_LOOK_SCALE` times the mean of its sides, its centre moved down by
+/// `SECOND_LOOK_SHIFT` of that mean. CenterFace's boxes run from the hairline to the chin;
+/// BlazeFace's are smaller and lower (measured on the round-trip scenes both read, see
+/// `docs/vision.md`).
+const SECOND_LOOK_SCALE: f32 = 0.95;
+const SECOND_LOOK_SHIFT: f32 = 0.08;
+
+/// A CenterFace face (in the pixels of its input, a view of the working image read every
+/// `step` pixels) as a face box in the photo's pixels.
+fn second_look_box(
+    face: &Found,
+    view: &View,
+    step: f32,
+    (scale_x, scale_y): (f32, f32),
+) -> FaceBox {
+    let x = |u: f32| (view.left + u * step) * scale_x;
+    let y = |v: f32| (view.top + v * step) * scale_y;
+    let mean_side = ((x(face.x_max) - x(face.x_min)) + (y(face.y_max) - y(face.y_min))) / 2.0;
+    let side = mean_side * SECOND_LOOK_SCALE;
+    let centre_x = (x(face.x_min) + x(face.x_max)) / 2.0;
+    let centre_y = (y(face.y_min) + y(face.y_max)) / 2.0 + SECOND_LOOK_SHIFT * mean_side;
+    // `as` saturates: a nonsense coordinate cannot wrap around.
+    FaceBox {
+        x: (centre_x - side / 2.0).round() as i32,
+        y: (centre_y - side / 2.0).round() as i32,
+        width: side.round().max(1.0) as u32,
+        height: side.round().max(1.0) as u32,
+        score: f64::from(face.score),
+        landmarks: None,
+    }
+}
+
 fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
     if !(0.0..=1.0).contains(&settings.score_threshold) {
         return Err(DetectorError::InvalidSettings(
@@ -611,6 +741,19 @@ fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
     if !(settings.large_view_side == 0 || (16..=2048).contains(&settings.large_view_side)) {
         return Err(DetectorError::InvalidSettings(
             "large_view_side must be 0 or lie in [16, 2048]",
+        ));
+    }
+    if !settings
+        .second_look_threshold
+        .is_none_or(|threshold| (0.0..=1.0).contains(&threshold))
+    {
+        return Err(DetectorError::InvalidSettings(
+            "second_look_threshold must lie in [0, 1]",
+        ));
+    }
+    if !(32..=2048).contains(&settings.second_look_side) {
+        return Err(DetectorError::InvalidSettings(
+            "second_look_side must lie in [32, 2048]",
         ));
     }
     if !(0.0..=1.0).contains(&settings.candidate_threshold) {
@@ -898,6 +1041,18 @@ mod tests {
             },
             DetectorSettings {
                 close_up_score: 0.0,
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                second_look_threshold: Some(1.5),
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                second_look_threshold: Some(f32::NAN),
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                second_look_side: 8,
                 ..DetectorSettings::default()
             },
         ] {

@@ -26,6 +26,7 @@
 //! ```
 
 mod blaze;
+mod centerface;
 mod crop;
 mod decode;
 mod detect;
@@ -34,6 +35,7 @@ mod jpeg;
 
 pub use blaze::network::NetworkError;
 pub use blaze::{BlazeModel, KEYPOINTS, run_raw as run_blaze_raw};
+pub use centerface::run_raw as run_centerface_raw;
 pub use crop::{
     ALIGN_EYES, CROP_SIDE, FER_FRAMING, Frame, FramingRule, crop_aligned_with_rule, crop_for_model,
     crop_with_rule,

@@ -12,9 +12,12 @@ use vision::FaceDetector;
 
 /// The share of pasted faces the detector must keep finding. The project aims at 99%; BlazeFace
 /// with its large view and the cascade's close-ups finds 96.3% of this set (289/300; the large
-/// view alone 93.7%, the SeetaFace cascade alone 89.3%); most misses are faces turned away or
-/// tilted back, and 60–90 px faces (`docs/vision.md`). This floor guards against regressions only.
-const RECALL_FLOOR: f64 = 0.95;
+/// view alone 93.7%, the SeetaFace cascade alone 89.3%), and with CenterFace's second look on
+/// the scenes where BlazeFace finds nothing 97.3% (292/300). Most misses left are faces turned
+/// away or tilted back, 60–90 px faces, and FER pictures whose face is much smaller than the
+/// picture, which the hit rule cannot count (`docs/vision.md`). This floor guards against
+/// regressions only.
+const RECALL_FLOOR: f64 = 0.97;
 
 #[test]
 fn round_trip_recall() -> anyhow::Result<()> {

@@ -44,7 +44,8 @@ fn graph_error(message: impl Into<String>) -> NetworkError {
 struct GraphFile {
     input: i64,
     input_shape: [usize; 4],
-    outputs: [i64; 2],
+    /// BlazeFace's regressors and logits, or one feature map (CenterFace's heads).
+    outputs: Vec<i64>,
     ops: Vec<OpFile>,
 }
 
@@ -243,7 +244,7 @@ pub(crate) struct Network {
     readers: Vec<usize>,
     buffers: Buffers,
     input: usize,
-    outputs: [usize; 2],
+    outputs: Vec<usize>,
     side: usize,
 }
 
@@ -359,7 +360,15 @@ impl Network {
         for op in graph.ops {
             ops.push(op_from_file(op, &weights, &mut slots)?);
         }
-        let outputs = [slots.id(graph.outputs[0])?, slots.id(graph.outputs[1])?];
+        if !(1..=2).contains(&graph.outputs.len()) {
+            return Err(graph_error(format!(
+                "{} outputs: one or two expected",
+                graph.outputs.len()
+            )));
+        }
+        let outputs = (graph.outputs.iter())
+            .map(|&output| slots.id(output))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut network = Self {
             ops,
             readers: Vec::new(),
@@ -381,7 +390,7 @@ impl Network {
                 readers[x] += 1;
             }
         }
-        for output in self.outputs {
+        for &output in &self.outputs {
             readers[output] += 1;
         }
         self.readers = readers;
@@ -528,7 +537,7 @@ impl Network {
     /// Removes the paddings whose output nothing reads any more (after [`Network::fuse_add`]).
     fn remove_unread_padding(&mut self) {
         let readers = &self.readers;
-        let outputs = self.outputs;
+        let outputs = &self.outputs;
         self.ops.retain(
             |op| !matches!(op, Op::Pad { y, .. } if readers[*y] == 0 && !outputs.contains(y)),
         );
@@ -588,12 +597,56 @@ impl Network {
         self.run_one(pixels, height, width)
     }
 
+    /// Runs a network with one feature-map output (CenterFace's heads) on one picture of
+    /// `height × width` pixels given as NHWC values, and returns that map's shape and values.
+    /// The caller chooses sides the network can halve as often as it does.
+    pub(crate) fn run_map(
+        &self,
+        pixels: Vec<f32>,
+        height: usize,
+        width: usize,
+    ) -> Result<([usize; 4], Vec<f32>), NetworkError> {
+        if height == 0 || width == 0 || pixels.len() != 3 * height * width {
+            return Err(graph_error(format!(
+                "{} input values for a picture of {width}×{height}",
+                pixels.len()
+            )));
+        }
+        let mut outputs = self.run_outputs(pixels, height, width)?.into_iter();
+        match (outputs.next(), outputs.next()) {
+            (Some(Value::Map { shape, data }), None) => Ok((shape, data)),
+            _ => Err(graph_error("the network's output is not one feature map")),
+        }
+    }
+
     fn run_one(
         &self,
         pixels: Vec<f32>,
         height: usize,
         width: usize,
     ) -> Result<RawOutput, NetworkError> {
+        let mut outputs = self.run_outputs(pixels, height, width)?.into_iter();
+        match (outputs.next(), outputs.next(), outputs.next()) {
+            (
+                Some(Value::Rows {
+                    data: regressors, ..
+                }),
+                Some(Value::Rows { data: logits, .. }),
+                None,
+            ) => Ok(RawOutput { regressors, logits }),
+            _ => Err(graph_error(
+                "the outputs are not two [n, rows, values] tensors",
+            )),
+        }
+    }
+
+    /// Runs every operation on one picture and returns the output values, in order.
+    fn run_outputs(
+        &self,
+        pixels: Vec<f32>,
+        height: usize,
+        width: usize,
+    ) -> Result<Vec<Value>, NetworkError> {
         let mut spare = self.buffers.take();
         let mut values: Vec<Option<Value>> = vec![None; self.readers.len()];
         let mut left = self.readers.clone();
@@ -605,14 +658,12 @@ impl Network {
             let output = step(op, &mut values, &mut left, &mut spare)?;
             values[op.output()] = Some(output);
         }
-        let mut take_rows = |slot: usize| match values[slot].take() {
-            Some(Value::Rows { data, .. }) => Ok(data),
-            _ => Err(graph_error("an output is not [n, rows, values]")),
-        };
-        let regressors = take_rows(self.outputs[0])?;
-        let logits = take_rows(self.outputs[1])?;
+        let outputs = (self.outputs.iter())
+            .map(|&slot| values[slot].take())
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| graph_error("an output was never computed"))?;
         self.buffers.put_back(spare);
-        Ok(RawOutput { regressors, logits })
+        Ok(outputs)
     }
 }
 
@@ -2049,18 +2100,29 @@ fn tensor(
     let view = weights
         .tensor(name)
         .map_err(|error| NetworkError::Weights(format!("{name}: {error}")))?;
-    if view.dtype() != safetensors::Dtype::F32 || view.shape().len() != rank {
+    if view.shape().len() != rank {
         return Err(NetworkError::Weights(format!(
-            "{name}: expected f32 of rank {rank}, found {:?} {:?}",
-            view.dtype(),
+            "{name}: expected rank {rank}, found {:?}",
             view.shape()
         )));
     }
-    let values: Vec<f32> = view
-        .data()
-        .chunks_exact(4)
-        .map(|bytes| f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-        .collect();
+    let values: Vec<f32> = match view.dtype() {
+        safetensors::Dtype::F32 => view
+            .data()
+            .chunks_exact(4)
+            .map(|bytes| f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+            .collect(),
+        safetensors::Dtype::F16 => view
+            .data()
+            .chunks_exact(2)
+            .map(|bytes| half::f16::from_le_bytes([bytes[0], bytes[1]]).to_f32())
+            .collect(),
+        other => {
+            return Err(NetworkError::Weights(format!(
+                "{name}: expected f32 or f16, found {other:?}"
+            )));
+        }
+    };
     if values.iter().any(|value| !value.is_finite()) {
         return Err(NetworkError::Weights(format!("{name}: non-finite values")));
     }
