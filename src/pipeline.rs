@@ -265,7 +265,7 @@ pub struct FaceResponse {
     /// The detector's score, 0..1 (higher is surer).
     pub score: f64,
     /// Eyes, nose tip, mouth and ears, in pixels of the photo as shown (absent when the
-    /// detector gave none).
+    /// detector gave none: a face found only by its second look, CenterFace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub landmarks: Option<LandmarksResponse>,
     /// The most probable emotion.
