@@ -6,31 +6,20 @@
 //!     python3 scripts/convert_blazeface.py WHEEL /tmp/out --check a.jpg b.png
 //!     cargo run --release -p vision --example blazeface_reference -- target/blazeface-reference
 
-use std::path::{Path, PathBuf};
+#[path = "support/reference.rs"]
+mod reference;
+
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use reference::{read_f32, sigmoid};
 use vision::BlazeModel;
-
-fn read_f32(path: &Path) -> anyhow::Result<Vec<f32>> {
-    let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
-    if bytes.len() % 4 != 0 {
-        bail!("{}: not a whole number of f32 values", path.display());
-    }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect())
-}
 
 fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
     a.iter()
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x.clamp(-100.0, 100.0)).exp())
 }
 
 fn main() -> anyhow::Result<()> {

@@ -10,6 +10,7 @@
 //! landmarks (eyes, nose, mouth corners) as fractions of the box from its top-left corner.
 
 use crate::blaze::network::{Network, NetworkError};
+use crate::blaze::{iou, sigmoid};
 
 /// The converted weights, embedded (3.7 MB, f16).
 const WEIGHTS: &[u8] = include_bytes!("../../../models/centerface/centerface.safetensors");
@@ -38,16 +39,9 @@ pub(crate) struct Found {
 }
 
 impl Found {
-    fn area(&self) -> f32 {
-        (self.x_max - self.x_min).max(0.0) * (self.y_max - self.y_min).max(0.0)
-    }
-
     fn iou(&self, other: &Found) -> f32 {
-        let width = self.x_max.min(other.x_max) - self.x_min.max(other.x_min);
-        let height = self.y_max.min(other.y_max) - self.y_min.max(other.y_min);
-        let overlap = width.max(0.0) * height.max(0.0);
-        let union = self.area() + other.area() - overlap;
-        if union > 0.0 { overlap / union } else { 0.0 }
+        let corners = |face: &Found| [face.x_min, face.y_min, face.x_max, face.y_max];
+        iou(corners(self), corners(other))
     }
 }
 
@@ -96,10 +90,6 @@ impl CenterFace {
         let (shape, heads) = self.heads(pixels, height, width)?;
         Ok(suppress(decode(&heads, shape[2], min_score)))
     }
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x.clamp(-100.0, 100.0)).exp())
 }
 
 /// Every cell whose face score reaches `min_score`, as a face (CenterFace's own decoding).

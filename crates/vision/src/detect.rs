@@ -415,28 +415,10 @@ impl FaceDetector {
         threshold: f32,
         (scale_x, scale_y): (f32, f32),
     ) -> Vec<FaceBox> {
-        let (width, height) = (working.width() as f32, working.height() as f32);
-        let step = (width.max(height) / self.settings.second_look_side as f32).max(1.0);
-        let multiple = centerface::MULTIPLE as f32;
-        // `as` saturates; the working image is at most a few thousand pixels wide.
-        let round_up = |length: f32| {
-            ((length / step / multiple).ceil().max(1.0) as usize) * centerface::MULTIPLE
-        };
-        let (input_width, input_height) = (round_up(width), round_up(height));
-        let view = View {
-            left: (width - input_width as f32 * step) / 2.0,
-            top: (height - input_height as f32 * step) / 2.0,
-            width: input_width as f32 * step,
-            height: input_height as f32 * step,
-        };
-        let mut pixels = vec![0.0f32; 3 * input_width * input_height];
-        sample_view(
-            working,
-            integral,
-            view,
-            (input_width, input_height),
-            &mut pixels,
-        );
+        let long = working.width().max(working.height()) as f32;
+        let step = (long / self.settings.second_look_side as f32).max(1.0);
+        let (view, (input_width, input_height), mut pixels) =
+            whole_picture(working, integral, step, centerface::MULTIPLE);
         // CenterFace reads 0..255.
         for value in &mut pixels {
             *value = (*value + 1.0) * 127.5;
@@ -548,25 +530,10 @@ impl FaceDetector {
         working: &RgbImage,
         integral: &Integral,
     ) -> (Vec<Detection>, Vec<Detection>) {
-        let (width, height) = (working.width() as f32, working.height() as f32);
-        let step = width.max(height) / self.settings.large_view_side as f32;
-        // `as` saturates; the working image is at most a few thousand pixels wide.
-        let multiple_of_16 = |length: f32| ((length / step / 16.0).ceil().max(1.0) as usize) * 16;
-        let (input_width, input_height) = (multiple_of_16(width), multiple_of_16(height));
-        let view = View {
-            left: (width - input_width as f32 * step) / 2.0,
-            top: (height - input_height as f32 * step) / 2.0,
-            width: input_width as f32 * step,
-            height: input_height as f32 * step,
-        };
-        let mut pixels = vec![0.0f32; 3 * input_width * input_height];
-        sample_view(
-            working,
-            integral,
-            view,
-            (input_width, input_height),
-            &mut pixels,
-        );
+        let long = working.width().max(working.height()) as f32;
+        let step = long / self.settings.large_view_side as f32;
+        let (view, (input_width, input_height), pixels) =
+            whole_picture(working, integral, step, 16);
         let sure = self.settings.tile_threshold;
         let lowest = sure.min(self.settings.candidate_threshold);
         match self
@@ -593,6 +560,37 @@ impl FaceDetector {
             }
         }
     }
+}
+
+/// The whole working image read every `step` pixels, centred in a picture whose sides are the
+/// next multiples of `multiple` (border around it): the view in working-image pixels, the
+/// picture's `(width, height)` and its NHWC values (−1..1, as [`sample_view`] gives them).
+fn whole_picture(
+    working: &RgbImage,
+    integral: &Integral,
+    step: f32,
+    multiple: usize,
+) -> (View, (usize, usize), Vec<f32>) {
+    let (width, height) = (working.width() as f32, working.height() as f32);
+    // `as` saturates; the working image is at most a few thousand pixels wide.
+    let round_up =
+        |length: f32| ((length / step / multiple as f32).ceil().max(1.0) as usize) * multiple;
+    let (input_width, input_height) = (round_up(width), round_up(height));
+    let view = View {
+        left: (width - input_width as f32 * step) / 2.0,
+        top: (height - input_height as f32 * step) / 2.0,
+        width: input_width as f32 * step,
+        height: input_height as f32 * step,
+    };
+    let mut pixels = vec![0.0f32; 3 * input_width * input_height];
+    sample_view(
+        working,
+        integral,
+        view,
+        (input_width, input_height),
+        &mut pixels,
+    );
+    (view, (input_width, input_height), pixels)
 }
 
 /// Top to bottom, then left to right, the better first where two start at the same pixel.

@@ -118,25 +118,37 @@ pub(crate) struct Detection {
 }
 
 impl Detection {
-    fn area(&self) -> f32 {
-        (self.x_max - self.x_min).max(0.0) * (self.y_max - self.y_min).max(0.0)
-    }
-
     /// Intersection over union of two boxes.
     pub(crate) fn iou(&self, other: &Detection) -> f32 {
-        let width = self.x_max.min(other.x_max) - self.x_min.max(other.x_min);
-        let height = self.y_max.min(other.y_max) - self.y_min.max(other.y_min);
-        if width <= 0.0 || height <= 0.0 {
-            return 0.0;
-        }
-        let intersection = width * height;
-        let union = self.area() + other.area() - intersection;
-        if union <= 0.0 {
-            0.0
-        } else {
-            intersection / union
-        }
+        iou(
+            [self.x_min, self.y_min, self.x_max, self.y_max],
+            [other.x_min, other.y_min, other.x_max, other.y_max],
+        )
     }
+}
+
+/// Intersection over union of two boxes given as `[x_min, y_min, x_max, y_max]`.
+pub(crate) fn iou(a: [f32; 4], b: [f32; 4]) -> f32 {
+    let area = |[x_min, y_min, x_max, y_max]: [f32; 4]| {
+        (x_max - x_min).max(0.0) * (y_max - y_min).max(0.0)
+    };
+    let width = a[2].min(b[2]) - a[0].max(b[0]);
+    let height = a[3].min(b[3]) - a[1].max(b[1]);
+    if width <= 0.0 || height <= 0.0 {
+        return 0.0;
+    }
+    let intersection = width * height;
+    let union = area(a) + area(b) - intersection;
+    if union <= 0.0 {
+        0.0
+    } else {
+        intersection / union
+    }
+}
+
+/// A score from a logit, clipped to ±100 as MediaPipe's calculator clips it.
+pub(crate) fn sigmoid(logit: f32) -> f32 {
+    1.0 / (1.0 + (-logit.clamp(-100.0, 100.0)).exp())
 }
 
 /// A BlazeFace model with its anchors.
@@ -278,7 +290,7 @@ fn decode(
         .zip(regressors.chunks_exact(COORDS))
         .zip(anchors)
     {
-        let score = 1.0 / (1.0 + (-logit.clamp(-100.0, 100.0)).exp());
+        let score = sigmoid(*logit);
         // A NaN score (from a NaN logit) is below every threshold too.
         if score.is_nan() || score < min_score {
             continue;
