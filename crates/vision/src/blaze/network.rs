@@ -1139,7 +1139,8 @@ impl Conv {
                     taps: &taps[ky0 * kw * c..ky1 * kw * c],
                     bias: &self.bias,
                     relu: self.relu,
-                    columns: (first - left)..(end - left),
+                    column: first - left,
+                    pixels: end - first,
                 };
                 if kw == 3 && c >= S::F32_LANES {
                     match ky1 - ky0 {
@@ -1271,47 +1272,78 @@ struct Interior3<'a> {
     taps: &'a [f32],
     bias: &'a [f32],
     relu: bool,
-    /// The input column of each output pixel's leftmost tap.
-    columns: std::ops::Range<usize>,
+    /// The input column of the first output pixel's leftmost tap.
+    column: usize,
+    /// How many output pixels.
+    pixels: usize,
 }
 
 impl Interior3<'_> {
     /// Writes the row's inside pixels to `out` (`[columns, c]`), with `ROWS` kernel rows inside
-    /// the input. One vector of channels at a time, its 3·`ROWS` weights held in registers,
-    /// along the row: each output vector is loaded once per tap and stored once. Each value
-    /// sums its taps (products, not fused) in (ky, kx) order from zero and then adds the bias,
-    /// as [`Conv::depthwise`] does, so the results are the same bits. When the channels are not
-    /// a whole number of vectors, the last vector overlaps the one before (its shared channels
-    /// are computed twice, alike). Needs at least one vector of channels.
+    /// the input: four output pixels at a time and, for those, one vector of channels at a
+    /// time, the four sums in registers; a block's input pixels (six per kernel row) stay in
+    /// the first-level cache while its channels are worked through, where the loop this
+    /// replaced went along the whole row once per vector of channels and read each input
+    /// vector three times from farther away. Each value sums its taps (products, not fused) in (ky, kx)
+    /// order from zero and then adds the bias, as [`Conv::depthwise`] does, so the results are
+    /// the same bits. When the channels are not a whole number of vectors, the last vector
+    /// overlaps the one before (its shared channels are computed twice, alike). Needs at least
+    /// one vector of channels.
     #[inline(always)]
     fn run<S: pulp::Simd, const ROWS: usize>(&self, simd: S, out: &mut [f32]) {
-        let lanes = S::F32_LANES;
         let c = self.bias.len();
         let w = self.rows.len() / ROWS / c;
+        let rows: [&[f32]; ROWS] = std::array::from_fn(|row| &self.rows[row * w * c..][..w * c]);
+        let mut pixel = 0;
+        while pixel + 4 <= self.pixels {
+            self.block::<S, ROWS, 4>(simd, &rows, self.column + pixel, &mut out[pixel * c..]);
+            pixel += 4;
+        }
+        while pixel < self.pixels {
+            self.block::<S, ROWS, 1>(simd, &rows, self.column + pixel, &mut out[pixel * c..]);
+            pixel += 1;
+        }
+    }
+
+    /// `PIXELS` consecutive output pixels from input column `column` on, every channel, into
+    /// the start of `out`.
+    #[inline(always)]
+    fn block<S: pulp::Simd, const ROWS: usize, const PIXELS: usize>(
+        &self,
+        simd: S,
+        rows: &[&[f32]; ROWS],
+        column: usize,
+        out: &mut [f32],
+    ) {
+        let lanes = S::F32_LANES;
+        let c = self.bias.len();
         let load = |values: &[f32], at: usize| S::as_simd_f32s(&values[at..at + lanes]).0[0];
         let zero = simd.splat_f32s(0.0);
+        let windows: [&[f32]; ROWS] =
+            std::array::from_fn(|row| &rows[row][column * c..(column + PIXELS + 2) * c]);
+        let out = &mut out[..PIXELS * c];
         let mut start = 0;
         while start < c {
             let channel = start.min(c - lanes);
-            let weights: [[S::f32s; 3]; ROWS] = std::array::from_fn(|row| {
-                std::array::from_fn(|kx| load(self.taps, (row * 3 + kx) * c + channel))
-            });
-            let bias = load(self.bias, channel);
-            let rows: [&[f32]; ROWS] =
-                std::array::from_fn(|row| &self.rows[row * w * c..][..w * c]);
-            for (pixel, column) in self.columns.clone().enumerate() {
-                let mut sum = zero;
-                for (row, weights) in rows.iter().zip(&weights) {
-                    for (kx, &weight) in weights.iter().enumerate() {
-                        let input = load(row, (column + kx) * c + channel);
-                        sum = simd.add_f32s(sum, simd.mul_f32s(input, weight));
+            let mut sums = [zero; PIXELS];
+            for (row, window) in windows.iter().enumerate() {
+                let taps: [S::f32s; 3] =
+                    std::array::from_fn(|kx| load(self.taps, (row * 3 + kx) * c + channel));
+                // Each pixel's taps in (ky, kx) order.
+                for (kx, &tap) in taps.iter().enumerate() {
+                    for (pixel, sum) in sums.iter_mut().enumerate() {
+                        let input = load(window, (pixel + kx) * c + channel);
+                        *sum = simd.add_f32s(*sum, simd.mul_f32s(input, tap));
                     }
                 }
-                sum = simd.add_f32s(sum, bias);
+            }
+            let bias = load(self.bias, channel);
+            for (pixel, &sum) in sums.iter().enumerate() {
+                let mut value = simd.add_f32s(sum, bias);
                 if self.relu {
-                    sum = simd.max_f32s(sum, zero);
+                    value = simd.max_f32s(value, zero);
                 }
-                S::as_mut_simd_f32s(&mut out[pixel * c + channel..][..lanes]).0[0] = sum;
+                S::as_mut_simd_f32s(&mut out[pixel * c + channel..][..lanes]).0[0] = value;
             }
             start += lanes;
         }
@@ -2248,6 +2280,7 @@ mod tests {
         for (channels, stride, pad) in [
             (24, 1, [1, 1, 1, 1]),
             (28, 1, [1, 1, 1, 1]),
+            (96, 1, [0, 0, 0, 0]),
             (42, 2, [0, 1, 0, 1]),
             (4, 1, [1, 1, 1, 1]),
         ] {
