@@ -303,9 +303,9 @@ pub struct PointResponse {
     pub y: f32,
 }
 
-/// Six face keypoints in pixels of the photo as shown; "right" and "left" are the person's
-/// (the right eye is on the photo's left in a frontal photo). Names as
-/// `vision::LANDMARK_NAMES`.
+/// A face's keypoints in pixels of the photo as shown: six, or four without the ears for a face
+/// found by the detector's second look; "right" and "left" are the person's (the right eye is
+/// on the photo's left in a frontal photo). Names as `vision::LANDMARK_NAMES`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(as = Landmarks)]
 pub struct LandmarksResponse {
@@ -317,29 +317,29 @@ pub struct LandmarksResponse {
     pub nose_tip: PointResponse,
     /// The centre of the mouth.
     pub mouth: PointResponse,
-    /// The person's right ear (tragion).
-    pub right_ear: PointResponse,
-    /// The person's left ear (tragion).
-    pub left_ear: PointResponse,
+    /// The person's right ear (tragion); absent for a face found by the detector's second
+    /// look, which gives no ears.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub right_ear: Option<PointResponse>,
+    /// The person's left ear (tragion); absent like `right_ear`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_ear: Option<PointResponse>,
 }
 
 impl From<&vision::Landmarks> for LandmarksResponse {
     fn from(landmarks: &vision::Landmarks) -> Self {
         // One decimal: sub-pixel digits beyond that are noise.
-        let point = |index: usize| {
-            let (x, y) = landmarks.points[index];
-            PointResponse {
-                x: (x * 10.0).round() / 10.0,
-                y: (y * 10.0).round() / 10.0,
-            }
+        let point = |(x, y): (f32, f32)| PointResponse {
+            x: (x * 10.0).round() / 10.0,
+            y: (y * 10.0).round() / 10.0,
         };
         Self {
-            right_eye: point(0),
-            left_eye: point(1),
-            nose_tip: point(2),
-            mouth: point(3),
-            right_ear: point(4),
-            left_ear: point(5),
+            right_eye: point(landmarks.right_eye),
+            left_eye: point(landmarks.left_eye),
+            nose_tip: point(landmarks.nose_tip),
+            mouth: point(landmarks.mouth),
+            right_ear: landmarks.ears.map(|[right, _]| point(right)),
+            left_ear: landmarks.ears.map(|[_, left]| point(left)),
         }
     }
 }

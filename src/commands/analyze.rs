@@ -238,7 +238,7 @@ fn annotate(photo: &RgbImage, reading: &PhotoReading) -> RgbImage {
         }
         if let Some(landmarks) = &face.face.landmarks {
             let radius = (thickness as i32 + 1).max(2);
-            for &(point_x, point_y) in &landmarks.points {
+            for (_, (point_x, point_y)) in landmarks.points() {
                 // `as` saturates: a point far outside the photo is simply not drawn.
                 let centre = (point_x.round() as i32, point_y.round() as i32);
                 draw_filled_circle_mut(&mut canvas, centre, radius + 1, Rgb([0, 0, 0]));

@@ -15,17 +15,27 @@ use crate::blaze::{self, Blaze, BlazeModel, Detection, KEYPOINTS};
 use crate::centerface::{self, CenterFace, Found};
 use crate::grey::luma_bt601;
 
-/// The six keypoints BlazeFace gives for a face, in the photo's pixel coordinates.
+/// A face's keypoints, in the photo's pixel coordinates: six from BlazeFace; from the second
+/// look (CenterFace) the eyes, the nose tip and the mouth (the middle of its two corners), but
+/// no ears.
 ///
 /// "Right" and "left" are the person's: in a frontal photo the right eye is on the image's left.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Landmarks {
-    /// `(x, y)` of, in order: right eye, left eye, nose tip, mouth centre, right ear tragion,
-    /// left ear tragion (see [`LANDMARK_NAMES`]).
-    pub points: [(f32, f32); KEYPOINTS],
+    /// `(x, y)` of the person's right eye.
+    pub right_eye: (f32, f32),
+    /// The person's left eye.
+    pub left_eye: (f32, f32),
+    /// The tip of the nose.
+    pub nose_tip: (f32, f32),
+    /// The centre of the mouth.
+    pub mouth: (f32, f32),
+    /// The right then the left ear tragion, when the detector gives them.
+    pub ears: Option<[(f32, f32); 2]>,
 }
 
-/// The names of [`Landmarks::points`], in order (as the JSON of `analyze` spells them).
+/// The names of the keypoints, in the order of [`Landmarks::points`] (as the JSON of `analyze`
+/// spells them).
 pub const LANDMARK_NAMES: [&str; KEYPOINTS] = [
     "right_eye",
     "left_eye",
@@ -36,20 +46,36 @@ pub const LANDMARK_NAMES: [&str; KEYPOINTS] = [
 ];
 
 impl Landmarks {
-    /// The person's right eye (on the image's left in a frontal photo).
-    pub fn right_eye(&self) -> (f32, f32) {
-        self.points[0]
+    /// BlazeFace's six keypoints, in its order (that of [`LANDMARK_NAMES`]).
+    pub fn from_six(points: [(f32, f32); KEYPOINTS]) -> Self {
+        let [right_eye, left_eye, nose_tip, mouth, right_ear, left_ear] = points;
+        Self {
+            right_eye,
+            left_eye,
+            nose_tip,
+            mouth,
+            ears: Some([right_ear, left_ear]),
+        }
     }
 
-    /// The person's left eye.
-    pub fn left_eye(&self) -> (f32, f32) {
-        self.points[1]
+    /// The keypoints the face has, each with its name from [`LANDMARK_NAMES`], in that order.
+    pub fn points(&self) -> Vec<(&'static str, (f32, f32))> {
+        let mut points = vec![
+            (LANDMARK_NAMES[0], self.right_eye),
+            (LANDMARK_NAMES[1], self.left_eye),
+            (LANDMARK_NAMES[2], self.nose_tip),
+            (LANDMARK_NAMES[3], self.mouth),
+        ];
+        if let Some([right, left]) = self.ears {
+            points.extend([(LANDMARK_NAMES[4], right), (LANDMARK_NAMES[5], left)]);
+        }
+        points
     }
 
     /// How far the line from the right eye to the left eye is turned from the horizontal, in
     /// radians (positive: clockwise on screen, the left eye lower).
     pub fn eye_roll(&self) -> f32 {
-        let (right, left) = (self.right_eye(), self.left_eye());
+        let (right, left) = (self.right_eye, self.left_eye);
         (left.1 - right.1).atan2(left.0 - right.0)
     }
 }
@@ -661,9 +687,9 @@ fn to_face_box(detection: &Detection, scale_x: f32, scale_y: f32) -> FaceBox {
         width: width.round().max(1.0) as u32,
         height: height.round().max(1.0) as u32,
         score: f64::from(detection.score),
-        landmarks: Some(Landmarks {
-            points: detection.keypoints.map(|(x, y)| (x * scale_x, y * scale_y)),
-        }),
+        landmarks: Some(Landmarks::from_six(
+            detection.keypoints.map(|(x, y)| (x * scale_x, y * scale_y)),
+        )),
     }
 }
 
@@ -685,6 +711,18 @@ fn second_look_box(
 ) -> FaceBox {
     let x = |u: f32| (view.left + u * step) * scale_x;
     let y = |v: f32| (view.top + v * step) * scale_y;
+    let point = |(u, v): (f32, f32)| (x(u), y(v));
+    let [right_eye, left_eye, nose_tip, mouth_right, mouth_left] = face.points.map(point);
+    let landmarks = Landmarks {
+        right_eye,
+        left_eye,
+        nose_tip,
+        mouth: (
+            (mouth_right.0 + mouth_left.0) / 2.0,
+            (mouth_right.1 + mouth_left.1) / 2.0,
+        ),
+        ears: None,
+    };
     let mean_side = ((x(face.x_max) - x(face.x_min)) + (y(face.y_max) - y(face.y_min))) / 2.0;
     let side = mean_side * SECOND_LOOK_SCALE;
     let centre_x = (x(face.x_min) + x(face.x_max)) / 2.0;
@@ -696,7 +734,7 @@ fn second_look_box(
         width: side.round().max(1.0) as u32,
         height: side.round().max(1.0) as u32,
         score: f64::from(face.score),
-        landmarks: None,
+        landmarks: Some(landmarks),
     }
 }
 
@@ -1116,13 +1154,11 @@ mod tests {
 
     #[test]
     fn eye_roll_is_zero_for_level_eyes() {
-        let mut landmarks = Landmarks {
-            points: [(0.0, 0.0); KEYPOINTS],
-        };
-        landmarks.points[0] = (10.0, 50.0);
-        landmarks.points[1] = (30.0, 50.0);
+        let mut landmarks = Landmarks::from_six([(0.0, 0.0); KEYPOINTS]);
+        landmarks.right_eye = (10.0, 50.0);
+        landmarks.left_eye = (30.0, 50.0);
         assert_eq!(landmarks.eye_roll(), 0.0);
-        landmarks.points[1] = (30.0, 70.0);
+        landmarks.left_eye = (30.0, 70.0);
         assert!((landmarks.eye_roll() - std::f32::consts::FRAC_PI_4).abs() < 1e-6);
     }
 }

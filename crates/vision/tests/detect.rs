@@ -154,6 +154,12 @@ fn a_face_lying_on_its_side_is_found_by_the_second_look() {
     assert!((15..=60).contains(&faces[0].width), "{faces:?}");
     assert!(faces[0].score >= 0.5, "{faces:?}");
     assert_eq!(faces, detector().detect_second_look(&canvas));
+    // Eyes, nose and mouth but no ears; the eye line stands upright, the face turned a
+    // quarter anticlockwise (about -90°).
+    let landmarks = faces[0].landmarks.expect("the second look gives keypoints");
+    assert_eq!(landmarks.points().len(), 4, "{landmarks:?}");
+    let roll = landmarks.eye_roll().to_degrees();
+    assert!((-110.0..-70.0).contains(&roll), "{roll}° {landmarks:?}");
 }
 
 #[test]
@@ -223,11 +229,14 @@ fn landmarks_lie_where_a_face_has_them() {
             && y >= face.y as f32 - 0.2 * face.height as f32
             && y <= face.y as f32 + 1.2 * face.height as f32
     };
+    let points = landmarks.points();
+    assert_eq!(points.len(), 6, "{landmarks:?}");
     assert!(
-        landmarks.points.iter().all(|&point| inside(point)),
+        points.iter().all(|&(_, point)| inside(point)),
         "{landmarks:?}"
     );
-    let [right_eye, left_eye, nose, mouth, right_ear, left_ear] = landmarks.points;
+    let [right_eye, left_eye, nose, mouth, right_ear, left_ear] =
+        std::array::from_fn(|index| points[index].1);
     // The person's right eye and ear are on the photo's left in this frontal portrait.
     assert!(
         right_eye.0 < left_eye.0 && right_ear.0 < left_ear.0,
