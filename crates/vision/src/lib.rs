@@ -37,8 +37,8 @@ pub use blaze::network::NetworkError;
 pub use blaze::{BlazeModel, KEYPOINTS, run_raw as run_blaze_raw};
 pub use centerface::run_raw as run_centerface_raw;
 pub use crop::{
-    ALIGN_EYES, CROP_SIDE, FER_FRAMING, Frame, FramingRule, crop_aligned_with_rule, crop_for_model,
-    crop_with_rule,
+    ALIGN_EYES, CROP_SIDE, FER_FRAMING, Frame, FramingRule, TURNED_ROLL, crop_aligned_with_rule,
+    crop_for_model, crop_with_rule,
 };
 pub use decode::{
     DecodeError, DecodeLimits, SUPPORTED_FORMATS, decode, decode_memory, decode_with_limits,
