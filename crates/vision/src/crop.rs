@@ -142,9 +142,9 @@ fn crop_turned(image: &DynamicImage, face: &FaceBox, rule: &FramingRule, angle: 
     let side = side_f.round().max(1.0) as u32;
     let (sin, cos) = angle.sin_cos();
     // The rule's shift of the frame from the box is the face's own (its "up" turned with it).
-    let box_side = (face.width as f32 + face.height as f32) / 2.0;
-    let (shift_x, shift_y) = (rule.offset_x * box_side, rule.offset_y * box_side);
     let (box_x, box_y) = face.centre();
+    let shift_x = frame.left + frame.side / 2.0 - box_x;
+    let shift_y = frame.top + frame.side / 2.0 - box_y;
     let centre_x = box_x + shift_x * cos - shift_y * sin;
     let centre_y = box_y + shift_x * sin + shift_y * cos;
     let max_x = image.width() as f32 - 1.0;

@@ -1279,16 +1279,16 @@ struct Interior3<'a> {
 }
 
 impl Interior3<'_> {
-    /// Writes the row's inside pixels to `out` (`[columns, c]`), with `ROWS` kernel rows inside
+    /// Writes the row's inside pixels to `out` (`[pixels, c]`), with `ROWS` kernel rows inside
     /// the input: four output pixels at a time and, for those, one vector of channels at a
     /// time, the four sums in registers; a block's input pixels (six per kernel row) stay in
     /// the first-level cache while its channels are worked through, where the loop this
     /// replaced went along the whole row once per vector of channels and read each input
-    /// vector three times from farther away. Each value sums its taps (products, not fused) in (ky, kx)
-    /// order from zero and then adds the bias, as [`Conv::depthwise`] does, so the results are
-    /// the same bits. When the channels are not a whole number of vectors, the last vector
-    /// overlaps the one before (its shared channels are computed twice, alike). Needs at least
-    /// one vector of channels.
+    /// vector three times from farther away. Each value sums its taps (products, not fused) in
+    /// (ky, kx) order from zero and then adds the bias, as [`Conv::depthwise`] does, so the
+    /// results are the same bits. When the channels are not a whole number of vectors, the
+    /// last vector overlaps the one before (its shared channels are computed twice, alike).
+    /// Needs at least one vector of channels.
     #[inline(always)]
     fn run<S: pulp::Simd, const ROWS: usize>(&self, simd: S, out: &mut [f32]) {
         let c = self.bias.len();
