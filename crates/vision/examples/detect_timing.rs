@@ -8,7 +8,8 @@
 //! Usage: `cargo run --release -p vision --example detect_timing [-- ROUNDS]` (default 15);
 //! `VISION_COMPARE=large` compares against the large view read on every photo instead,
 //! `VISION_COMPARE=unconfirmed` against no candidates (no cascade close-ups),
-//! `VISION_COMPARE=no_second_look` against no CenterFace second look on photos without a face.
+//! `VISION_COMPARE=no_second_look` against no CenterFace second look on photos without a face,
+//! `VISION_COMPARE=no_upright_check` against no upright check of the less sure faces.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -84,6 +85,14 @@ fn main() -> anyhow::Result<()> {
             "no second look",
             FaceDetector::with_settings(DetectorSettings {
                 second_look_threshold: None,
+                ..DetectorSettings::default()
+            })?,
+        )
+    } else if compare.as_deref() == Ok("no_upright_check") {
+        (
+            "no upright check",
+            FaceDetector::with_settings(DetectorSettings {
+                upright_check_below: 0.0,
                 ..DetectorSettings::default()
             })?,
         )

@@ -171,7 +171,9 @@ fn faces_dev_recall(data: &Path, detector: &FaceDetector) -> anyhow::Result<(usi
 /// `VISION_TILE_SCORE`, `VISION_TILE_OVERLAP`, `VISION_LARGE_VIEW` (0: no large view),
 /// `VISION_MAX_SIDE`, `VISION_MERGE`, `VISION_SKIP_LARGE` (above 1: the large view always),
 /// `VISION_CANDIDATE`, `VISION_CLOSE_UP_SIDE`, `VISION_CLOSE_UP_SCORE`, `VISION_CLOSE_UPS`,
-/// `VISION_SECOND_LOOK` (above 1: no second look), `VISION_SECOND_SIDE`).
+/// `VISION_SECOND_LOOK` (above 1: no second look), `VISION_SECOND_SIDE`,
+/// `VISION_UPRIGHT_BELOW` (0: no upright check), `VISION_UPRIGHT_SIDE`, `VISION_UPRIGHT_MARGIN`,
+/// `VISION_UPRIGHT_CHECKS`).
 fn settings_from_env() -> anyhow::Result<DetectorSettings> {
     fn var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
     where
@@ -207,6 +209,10 @@ fn settings_from_env() -> anyhow::Result<DetectorSettings> {
         )?)
         .filter(|t| *t <= 1.0),
         second_look_side: var("VISION_SECOND_SIDE", default.second_look_side)?,
+        upright_check_below: var("VISION_UPRIGHT_BELOW", default.upright_check_below)?,
+        upright_close_up: var("VISION_UPRIGHT_SIDE", default.upright_close_up)?,
+        upright_margin: var("VISION_UPRIGHT_MARGIN", default.upright_margin)?,
+        max_upright_checks: var("VISION_UPRIGHT_CHECKS", default.max_upright_checks)?,
     })
 }
 

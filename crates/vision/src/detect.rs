@@ -198,6 +198,19 @@ pub struct DetectorSettings {
     /// The second look reads the photo at most this many pixels on its longer side (its cost
     /// grows with the area).
     pub second_look_side: u32,
+    /// BlazeFace faces scoring below this (0..1) are read again in a close-up turned each of
+    /// the four ways (see [`DetectorSettings::upright_margin`]); zero turns the check off.
+    /// BlazeFace finds faces lying on their side or upside down, less sure of them, but with
+    /// keypoints that do not say which way is up.
+    pub upright_check_below: f32,
+    /// The close-up of that check is the square around the face this many times its box wide.
+    pub upright_close_up: f32,
+    /// When the close-up turned a quarter or half round scores at least this much more than
+    /// the close-up as it stands, the face's box and keypoints become the turned close-up's
+    /// (turned back): its eye line then says which way is up, and the face is cropped upright.
+    pub upright_margin: f32,
+    /// At most this many faces per photo are checked (the least sure first).
+    pub max_upright_checks: usize,
 }
 
 impl Default for DetectorSettings {
@@ -220,6 +233,10 @@ impl Default for DetectorSettings {
             max_close_ups: 4,
             second_look_threshold: Some(0.5),
             second_look_side: 480,
+            upright_check_below: 0.8,
+            upright_close_up: 2.0,
+            upright_margin: 0.1,
+            max_upright_checks: 4,
         }
     }
 }
@@ -397,6 +414,7 @@ impl FaceDetector {
             ));
         }
         let merged = blaze::weighted_nms(found, self.settings.merge_overlap);
+        let merged = self.check_upright(&working, &integral, merged);
         let mut boxes: Vec<FaceBox> = merged
             .iter()
             .map(|detection| to_face_box(detection, scale_x, scale_y))
@@ -546,6 +564,102 @@ impl FaceDetector {
             .collect()
     }
 
+    /// Reads the least sure faces again, each in a close-up turned the four ways (one batch),
+    /// and gives a face the box and keypoints of a turned close-up that scores at least
+    /// `upright_margin` more than the close-up as it stands (see
+    /// [`DetectorSettings::upright_check_below`]).
+    fn check_upright(
+        &self,
+        working: &RgbImage,
+        integral: &Integral,
+        mut faces: Vec<Detection>,
+    ) -> Vec<Detection> {
+        let below = self.settings.upright_check_below;
+        let mut unsure: Vec<usize> = (0..faces.len())
+            .filter(|&index| faces[index].score < below)
+            .collect();
+        unsure.sort_by(|&a, &b| faces[a].score.total_cmp(&faces[b].score));
+        unsure.truncate(self.settings.max_upright_checks);
+        let side = self.short.side();
+        let plane = 3 * side * side;
+        let mut upright = vec![0.0f32; plane];
+        let mut turned_faces = vec![false; faces.len()];
+        for index in unsure {
+            let face = faces[index];
+            let box_side = (face.x_max - face.x_min).max(face.y_max - face.y_min);
+            let close_side = box_side * self.settings.upright_close_up;
+            let view = View::square(
+                (face.x_min + face.x_max - close_side) / 2.0,
+                (face.y_min + face.y_max - close_side) / 2.0,
+                close_side,
+            );
+            sample_view(working, integral, view, (side, side), &mut upright);
+            let mut pixels = vec![0.0f32; 4 * plane];
+            for (turns, out) in pixels.chunks_exact_mut(plane).enumerate() {
+                turn_square(&upright, side, turns, out);
+            }
+            let per_turn = match self.short.detect(pixels, 4, CHECK_MIN_SCORE) {
+                Ok(per_turn) => per_turn,
+                Err(error) => {
+                    // The close-ups have the network's own side; this cannot happen for a
+                    // valid model, and a photo must never make the detector panic.
+                    tracing::error!(%error, "face model failed");
+                    break;
+                }
+            };
+            // The best detection near the close-up's centre in each turned picture, turned
+            // back into the upright close-up's coordinates.
+            let best: Vec<Option<Detection>> = per_turn
+                .iter()
+                .enumerate()
+                .map(|(turns, detections)| {
+                    detections
+                        .iter()
+                        .map(|detection| turn_back(detection, turns))
+                        .filter(|detection| {
+                            let x = (detection.x_min + detection.x_max) / 2.0;
+                            let y = (detection.y_min + detection.y_max) / 2.0;
+                            (x - 0.5).abs() < 0.25 && (y - 0.5).abs() < 0.25
+                        })
+                        .max_by(|a, b| a.score.total_cmp(&b.score))
+                })
+                .collect();
+            let score = |turns: usize| best[turns].map_or(0.0, |detection| detection.score);
+            let turns = (2..4).fold(1, |best, turns| {
+                if score(turns) > score(best) {
+                    turns
+                } else {
+                    best
+                }
+            });
+            if let Some(turned) = best[turns]
+                && turned.score >= score(0) + self.settings.upright_margin
+            {
+                faces[index] = Detection {
+                    score: face.score.max(turned.score),
+                    ..to_working(&turned, &view)
+                };
+                turned_faces[index] = true;
+            }
+        }
+        // A turned face may now lie on another box of the same face (one that read it the
+        // wrong way up, a little larger); of two such boxes the better scoring stays.
+        let mut order: Vec<usize> = (0..faces.len()).collect();
+        order.sort_by(|&a, &b| faces[b].score.total_cmp(&faces[a].score));
+        let mut kept: Vec<usize> = Vec::new();
+        for index in order {
+            let duplicate = kept.iter().any(|&other| {
+                (turned_faces[index] || turned_faces[other])
+                    && !is_new(&faces[index], &[faces[other]], self.settings.merge_overlap)
+            });
+            if !duplicate {
+                kept.push(index);
+            }
+        }
+        kept.sort_unstable();
+        kept.into_iter().map(|index| faces[index]).collect()
+    }
+
     /// Runs the short-range model once on the whole working image resampled to
     /// `large_view_side` pixels on its longer side (centred in a picture whose sides are
     /// multiples of 16) and returns, in working-image pixels, the detections that reach
@@ -658,6 +772,51 @@ fn tile_starts(length: f32, side: f32, step: f32) -> Vec<f32> {
             }
         })
         .collect()
+}
+
+/// The lowest score the upright check looks at in its turned close-ups.
+const CHECK_MIN_SCORE: f32 = 0.3;
+
+/// Writes `square` (NHWC, `side × side × 3`) turned `turns` quarter turns clockwise into `out`.
+fn turn_square(square: &[f32], side: usize, turns: usize, out: &mut [f32]) {
+    let last = side - 1;
+    for y in 0..side {
+        for x in 0..side {
+            // Where the pixel at (x, y) of the turned picture comes from.
+            let (from_x, from_y) = match turns % 4 {
+                0 => (x, y),
+                1 => (y, last - x),
+                2 => (last - x, last - y),
+                _ => (last - y, x),
+            };
+            let to = 3 * (y * side + x);
+            let from = 3 * (from_y * side + from_x);
+            out[to..to + 3].copy_from_slice(&square[from..from + 3]);
+        }
+    }
+}
+
+/// A detection in a picture turned `turns` quarter turns clockwise by [`turn_square`] (normalised
+/// coordinates), in the coordinates of the picture before it was turned.
+fn turn_back(detection: &Detection, turns: usize) -> Detection {
+    let back = |(u, v): (f32, f32)| match turns % 4 {
+        0 => (u, v),
+        1 => (v, 1.0 - u),
+        2 => (1.0 - u, 1.0 - v),
+        _ => (1.0 - v, u),
+    };
+    let (a, b) = (
+        back((detection.x_min, detection.y_min)),
+        back((detection.x_max, detection.y_max)),
+    );
+    Detection {
+        x_min: a.0.min(b.0),
+        y_min: a.1.min(b.1),
+        x_max: a.0.max(b.0),
+        y_max: a.1.max(b.1),
+        keypoints: detection.keypoints.map(back),
+        score: detection.score,
+    }
 }
 
 /// A detection in a view's normalised coordinates, in working-image pixels.
@@ -805,6 +964,18 @@ fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
     if settings.skip_large_view_above.is_nan() || settings.skip_large_view_above <= 0.0 {
         return Err(DetectorError::InvalidSettings(
             "skip_large_view_above must be above 0",
+        ));
+    }
+    if !(0.0..=1.0).contains(&settings.upright_check_below)
+        || !(0.0..=1.0).contains(&settings.upright_margin)
+    {
+        return Err(DetectorError::InvalidSettings(
+            "upright_check_below and upright_margin must lie in [0, 1]",
+        ));
+    }
+    if !(1.0..=8.0).contains(&settings.upright_close_up) {
+        return Err(DetectorError::InvalidSettings(
+            "upright_close_up must lie in [1, 8]",
         ));
     }
     if !(0.0..1.0).contains(&settings.merge_overlap) {
@@ -1091,12 +1262,64 @@ mod tests {
                 second_look_side: 8,
                 ..DetectorSettings::default()
             },
+            DetectorSettings {
+                upright_check_below: f32::NAN,
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                upright_margin: -0.1,
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                upright_close_up: 0.5,
+                ..DetectorSettings::default()
+            },
         ] {
             assert!(matches!(
                 FaceDetector::with_settings(settings),
                 Err(DetectorError::InvalidSettings(_))
             ));
         }
+    }
+
+    #[test]
+    fn a_detection_in_a_turned_square_turns_back_onto_the_same_pixels() {
+        // A 4×4 picture whose pixels say where they are; a "detection" of the pixel at
+        // (x, y) of each turned copy, turned back, must cover the pixel it was copied from.
+        let side = 4;
+        let picture: Vec<f32> = (0..side * side)
+            .flat_map(|index| [(index % side) as f32, (index / side) as f32, 0.0])
+            .collect();
+        let mut turned = vec![0.0; picture.len()];
+        for turns in 0..4 {
+            turn_square(&picture, side, turns, &mut turned);
+            for (x, y) in [(0, 0), (3, 0), (1, 2), (3, 3)] {
+                let at = 3 * (y * side + x);
+                let (from_x, from_y) = (turned[at], turned[at + 1]);
+                let pixel = Detection {
+                    keypoints: [((x as f32 + 0.5) / 4.0, (y as f32 + 0.5) / 4.0); KEYPOINTS],
+                    ..square(x as f32 / 4.0, y as f32 / 4.0, 0.25)
+                };
+                let back = turn_back(&pixel, turns);
+                assert_eq!(
+                    (
+                        back.x_min * 4.0,
+                        back.y_min * 4.0,
+                        back.x_max * 4.0,
+                        back.y_max * 4.0
+                    ),
+                    (from_x, from_y, from_x + 1.0, from_y + 1.0),
+                    "{turns} turns, pixel ({x}, {y})"
+                );
+                assert_eq!(
+                    back.keypoints[0],
+                    ((from_x + 0.5) / 4.0, (from_y + 0.5) / 4.0)
+                );
+            }
+        }
+        // A quarter turn clockwise puts the top-left pixel at the top right.
+        turn_square(&picture, side, 1, &mut turned);
+        assert_eq!(&turned[3 * 3..3 * 3 + 2], &[0.0, 0.0]);
     }
 
     fn square(x: f32, y: f32, side: f32) -> Detection {
