@@ -9,9 +9,8 @@
 #[path = "../tests/cli_support/mod.rs"]
 mod cli_support;
 
-use std::str::FromStr;
-
 use image::DynamicImage;
+use moodreel::commands::eval_photos;
 use moodreel::pipeline::PhotoPipeline;
 
 /// A way of turning a photo's pixels.
@@ -22,14 +21,13 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     };
     let dir = data.join("photos/faces_dev");
-    let labels = std::fs::read_to_string(dir.join("labels.csv"))?;
     let mut photos = Vec::new();
-    for line in labels.lines().skip(1) {
-        let Some((file, label)) = line.split_once(',') else {
-            continue;
+    for (file, label) in eval_photos::read_labels(&dir).map_err(|failure| failure.error)? {
+        // `faces_dev` labels every photo with an emotion.
+        let Some(label) = label.emotion() else {
+            anyhow::bail!("{file}: labelled {label:?}, not with an emotion");
         };
-        let label = mood::Emotion::from_str(label.trim())?;
-        let image = vision::decode(&std::fs::read(dir.join(file))?)?;
+        let image = vision::decode(&std::fs::read(dir.join(&file))?)?;
         photos.push((image, label));
     }
     let pipeline = PhotoPipeline::load(None, true)?;

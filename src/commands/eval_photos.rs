@@ -37,9 +37,9 @@ pub struct Args {
     pub model: ModelArgs,
 }
 
-/// What a photo is labelled with.
+/// What a photo is labelled with in `labels.csv`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Label {
+pub enum Label {
     /// One face with this expression.
     Emotion(Emotion),
     /// One face, expression not labelled.
@@ -49,7 +49,9 @@ enum Label {
 }
 
 impl Label {
-    fn parse(text: &str) -> Option<Self> {
+    /// The label's text as `labels.csv` has it (an emotion's name, `no_face`, or `face_present`
+    /// or `face`; case and surrounding spaces do not matter).
+    pub fn parse(text: &str) -> Option<Self> {
         match text.trim().to_ascii_lowercase().as_str() {
             "no_face" => Some(Self::NoFace),
             "face_present" | "face" => Some(Self::Face),
@@ -57,6 +59,14 @@ impl Label {
                 .into_iter()
                 .find(|emotion| emotion.name() == other)
                 .map(Self::Emotion),
+        }
+    }
+
+    /// The emotion, when the label is one.
+    pub fn emotion(self) -> Option<Emotion> {
+        match self {
+            Self::Emotion(emotion) => Some(emotion),
+            Self::Face | Self::NoFace => None,
         }
     }
 
@@ -134,7 +144,10 @@ pub fn run(args: Args) -> CommandResult {
     }
 }
 
-fn read_labels(dir: &Path) -> Result<Vec<(String, Label)>, CommandError> {
+/// Reads `DIR/labels.csv` (a header with `file` and `label` columns): each photo's path,
+/// relative to `dir`, and its label, in the file's order; a bad row is an error naming its
+/// `file:line`.
+pub fn read_labels(dir: &Path) -> Result<Vec<(String, Label)>, CommandError> {
     let path = dir.join("labels.csv");
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
