@@ -317,6 +317,14 @@ impl View {
             height: side,
         }
     }
+
+    /// The square `times` a detection's longer box side wide, centred on its box.
+    fn around(detection: &Detection, times: f32) -> Self {
+        let side =
+            times * (detection.x_max - detection.x_min).max(detection.y_max - detection.y_min);
+        let (x, y) = detection.centre();
+        Self::square(x - side / 2.0, y - side / 2.0, side)
+    }
 }
 
 impl FaceDetector {
@@ -538,13 +546,7 @@ impl FaceDetector {
         candidates
             .into_iter()
             .filter(|candidate| {
-                let side = self.settings.close_up_side
-                    * (candidate.x_max - candidate.x_min).max(candidate.y_max - candidate.y_min);
-                let view = View::square(
-                    (candidate.x_min + candidate.x_max - side) / 2.0,
-                    (candidate.y_min + candidate.y_max - side) / 2.0,
-                    side,
-                );
+                let view = View::around(candidate, self.settings.close_up_side);
                 sample_view(working, integral, view, (CLOSE_UP, CLOSE_UP), &mut pixels);
                 let level = |value: f32| ((value + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8;
                 let grey: Vec<u8> = pixels
@@ -586,13 +588,7 @@ impl FaceDetector {
         let mut turned_faces = vec![false; faces.len()];
         for index in unsure {
             let face = faces[index];
-            let box_side = (face.x_max - face.x_min).max(face.y_max - face.y_min);
-            let close_side = box_side * self.settings.upright_close_up;
-            let view = View::square(
-                (face.x_min + face.x_max - close_side) / 2.0,
-                (face.y_min + face.y_max - close_side) / 2.0,
-                close_side,
-            );
+            let view = View::around(&face, self.settings.upright_close_up);
             sample_view(working, integral, view, (side, side), &mut upright);
             let mut pixels = vec![0.0f32; 4 * plane];
             for (turns, out) in pixels.chunks_exact_mut(plane).enumerate() {
@@ -617,8 +613,7 @@ impl FaceDetector {
                         .iter()
                         .map(|detection| turn_back(detection, turns))
                         .filter(|detection| {
-                            let x = (detection.x_min + detection.x_max) / 2.0;
-                            let y = (detection.y_min + detection.y_max) / 2.0;
+                            let (x, y) = detection.centre();
                             (x - 0.5).abs() < 0.25 && (y - 0.5).abs() < 0.25
                         })
                         .max_by(|a, b| a.score.total_cmp(&b.score))
@@ -746,8 +741,7 @@ fn sort_in_reading_order(boxes: &mut [FaceBox]) {
 /// `overlap` (intersection over union) and its centre lies inside none of them (a small box
 /// inside a large one is the same face, or a part of it).
 fn is_new(candidate: &Detection, found: &[Detection], overlap: f32) -> bool {
-    let x = (candidate.x_min + candidate.x_max) / 2.0;
-    let y = (candidate.y_min + candidate.y_max) / 2.0;
+    let (x, y) = candidate.centre();
     found.iter().all(|face| {
         face.iou(candidate) <= overlap
             && !((face.x_min..face.x_max).contains(&x) && (face.y_min..face.y_max).contains(&y))

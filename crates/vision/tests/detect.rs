@@ -16,6 +16,23 @@ fn load(path: &Path) -> DynamicImage {
     vision::decode(&bytes).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
+/// `picture` pasted at `(x, y)` on a mid-grey canvas of `(width, height)`.
+fn on_grey(
+    picture: &DynamicImage,
+    (width, height): (u32, u32),
+    (x, y): (u32, u32),
+) -> DynamicImage {
+    let mut canvas = DynamicImage::ImageRgb8(vision::image::RgbImage::from_pixel(
+        width,
+        height,
+        vision::image::Rgb([128, 128, 128]),
+    ));
+    canvas
+        .copy_from(picture, x, y)
+        .expect("the picture fits on the canvas");
+    canvas
+}
+
 fn detector() -> FaceDetector {
     FaceDetector::new().expect("the embedded model parses")
 }
@@ -86,12 +103,7 @@ fn a_small_face_the_large_view_is_unsure_of_is_confirmed_by_the_cascade() {
     // in the large view, below the view's own threshold (0.74); the cascade's close-up confirms
     // it. Without candidates (their threshold raised to the view's) it is missed.
     let portrait = common::astronaut().resize_exact(152, 152, FilterType::Triangle);
-    let mut canvas = DynamicImage::ImageRgb8(vision::image::RgbImage::from_pixel(
-        640,
-        480,
-        vision::image::Rgb([128, 128, 128]),
-    ));
-    canvas.copy_from(&portrait, 300, 200).expect("fits");
+    let canvas = on_grey(&portrait, (640, 480), (300, 200));
     let scale = 152.0 / 512.0;
     let centre = (
         300.0 + ASTRONAUT_CENTRE.0 * scale,
@@ -130,12 +142,7 @@ fn a_face_lying_on_its_side_is_found_by_the_second_look() {
         .crop_imm(130, 20, 200, 200)
         .resize_exact(60, 60, FilterType::Triangle)
         .rotate270();
-    let mut canvas = DynamicImage::ImageRgb8(vision::image::RgbImage::from_pixel(
-        400,
-        300,
-        vision::image::Rgb([128, 128, 128]),
-    ));
-    canvas.copy_from(&face, 170, 120).expect("fits");
+    let canvas = on_grey(&face, (400, 300), (170, 120));
 
     let blaze_only = FaceDetector::with_settings(vision::DetectorSettings {
         second_look_threshold: None,
@@ -262,12 +269,7 @@ fn a_face_on_its_side_is_read_again_turned_upright() {
         .crop_imm(100, 0, 300, 300)
         .resize_exact(200, 200, FilterType::Triangle)
         .rotate90();
-    let mut canvas = DynamicImage::ImageRgb8(vision::image::RgbImage::from_pixel(
-        480,
-        360,
-        vision::image::Rgb([128, 128, 128]),
-    ));
-    canvas.copy_from(&face, 10, 10).expect("fits");
+    let canvas = on_grey(&face, (480, 360), (10, 10));
 
     let unchecked = FaceDetector::with_settings(vision::DetectorSettings {
         upright_check_below: 0.0,

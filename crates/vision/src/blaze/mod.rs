@@ -118,6 +118,14 @@ pub(crate) struct Detection {
 }
 
 impl Detection {
+    /// The centre of its box.
+    pub(crate) fn centre(&self) -> (f32, f32) {
+        (
+            (self.x_min + self.x_max) / 2.0,
+            (self.y_min + self.y_max) / 2.0,
+        )
+    }
+
     /// Intersection over union of two boxes.
     pub(crate) fn iou(&self, other: &Detection) -> f32 {
         iou(
