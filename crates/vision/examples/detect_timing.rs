@@ -9,7 +9,8 @@
 //! `VISION_COMPARE=large` compares against the large view read on every photo instead,
 //! `VISION_COMPARE=unconfirmed` against no candidates (no cascade close-ups),
 //! `VISION_COMPARE=no_second_look` against no CenterFace second look on photos without a face,
-//! `VISION_COMPARE=no_upright_check` against no upright check of the less sure faces.
+//! `VISION_COMPARE=no_upright_check` against no upright check of the less sure faces,
+//! `VISION_COMPARE=no_turned_search` against no turned search on photos without a face.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -93,6 +94,14 @@ fn main() -> anyhow::Result<()> {
             "no upright check",
             FaceDetector::with_settings(DetectorSettings {
                 upright_check_below: 0.0,
+                ..DetectorSettings::default()
+            })?,
+        )
+    } else if compare.as_deref() == Ok("no_turned_search") {
+        (
+            "no turned search",
+            FaceDetector::with_settings(DetectorSettings {
+                turned_search_threshold: None,
                 ..DetectorSettings::default()
             })?,
         )

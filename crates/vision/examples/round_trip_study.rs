@@ -173,7 +173,7 @@ fn faces_dev_recall(data: &Path, detector: &FaceDetector) -> anyhow::Result<(usi
 /// `VISION_CANDIDATE`, `VISION_CLOSE_UP_SIDE`, `VISION_CLOSE_UP_SCORE`, `VISION_CLOSE_UPS`,
 /// `VISION_SECOND_LOOK` (above 1: no second look), `VISION_SECOND_SIDE`,
 /// `VISION_UPRIGHT_BELOW` (0: no upright check), `VISION_UPRIGHT_SIDE`, `VISION_UPRIGHT_MARGIN`,
-/// `VISION_UPRIGHT_CHECKS`).
+/// `VISION_UPRIGHT_CHECKS`, `VISION_TURNED` (above 1: no turned search)).
 fn settings_from_env() -> anyhow::Result<DetectorSettings> {
     fn var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
     where
@@ -213,6 +213,12 @@ fn settings_from_env() -> anyhow::Result<DetectorSettings> {
         upright_close_up: var("VISION_UPRIGHT_SIDE", default.upright_close_up)?,
         upright_margin: var("VISION_UPRIGHT_MARGIN", default.upright_margin)?,
         max_upright_checks: var("VISION_UPRIGHT_CHECKS", default.max_upright_checks)?,
+        // A turned-search threshold above 1 turns the turned search off.
+        turned_search_threshold: Some(var(
+            "VISION_TURNED",
+            default.turned_search_threshold.unwrap_or(2.0),
+        )?)
+        .filter(|t| *t <= 1.0),
     })
 }
 
@@ -308,6 +314,7 @@ fn mirror_study(
 fn second_look_study(detector: &FaceDetector, scenes: &[common::Scene]) -> anyhow::Result<()> {
     let blaze_only = FaceDetector::with_settings(DetectorSettings {
         second_look_threshold: None,
+        turned_search_threshold: None,
         ..*detector.settings()
     })?;
     // Per scene: (side ratio, shift down, shift right) where both find the face; whether

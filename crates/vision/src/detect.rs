@@ -7,8 +7,13 @@
 //! and the whole photo enlarged (the large view) for small faces beside large ones. The large
 //! view's uncertain faces are looked at again by the SeetaFace cascade in a close-up, and kept
 //! when it finds them too. The full-range model (192×192) and square tiles are available but off.
+//!
+//! Faces BlazeFace is unsure of are checked for which way is up (the upright check). A photo in
+//! which the views find nothing is read by CenterFace (the second look), and when that finds
+//! nothing either, searched again turned a quarter, half and three quarters round (the turned
+//! search), for faces lying on their side or upside down.
 
-use image::{DynamicImage, RgbImage};
+use image::{DynamicImage, RgbImage, imageops};
 
 use crate::blaze::network::NetworkError;
 use crate::blaze::{self, Blaze, BlazeModel, Detection, KEYPOINTS};
@@ -211,6 +216,11 @@ pub struct DetectorSettings {
     pub upright_margin: f32,
     /// At most this many faces per photo are checked (the least sure first).
     pub max_upright_checks: usize,
+    /// When neither the BlazeFace views nor the second look find a face, the photo is searched
+    /// again turned a quarter, half and three quarters round (a face lying on its side or upside
+    /// down); a face found there that scores at least this (0..1) is kept when the SeetaFace
+    /// cascade confirms it in an upright close-up. `None` turns the turned search off.
+    pub turned_search_threshold: Option<f32>,
 }
 
 impl Default for DetectorSettings {
@@ -237,6 +247,7 @@ impl Default for DetectorSettings {
             upright_close_up: 2.0,
             upright_margin: 0.1,
             max_upright_checks: 4,
+            turned_search_threshold: Some(0.66),
         }
     }
 }
@@ -359,6 +370,36 @@ impl FaceDetector {
         let working = working_copy(image, self.settings.max_working_side);
         let scale_x = width as f32 / working.width() as f32;
         let scale_y = height as f32 / working.height() as f32;
+        let integral = Integral::new(&working);
+        let found = self.find_faces(&working, &integral);
+        let merged = self.check_upright(&working, &integral, found);
+        let mut boxes: Vec<FaceBox> = merged
+            .iter()
+            .map(|detection| to_face_box(detection, scale_x, scale_y))
+            .collect();
+        if boxes.is_empty()
+            && let Some(threshold) = self.settings.second_look_threshold
+        {
+            boxes = self.read_second_look(&working, &integral, threshold, (scale_x, scale_y));
+        }
+        if boxes.is_empty()
+            && let Some(threshold) = self.settings.turned_search_threshold
+        {
+            boxes = self
+                .search_turned(&working, threshold)
+                .iter()
+                .map(|detection| to_face_box(detection, scale_x, scale_y))
+                .collect();
+        }
+        sort_in_reading_order(&mut boxes);
+        tracing::debug!(width, height, faces = boxes.len(), "face detection");
+        boxes
+    }
+
+    /// The BlazeFace views of the working image (the whole and padded views, the tiles, the
+    /// large view with the cascade's close-ups, the full-range view), merged: the faces found
+    /// the way up the photo stands, before the upright check.
+    fn find_faces(&self, working: &RgbImage, integral: &Integral) -> Vec<Detection> {
         let long = working.width().max(working.height()) as f32;
         let centred = |side: f32| {
             View::square(
@@ -385,19 +426,18 @@ impl FaceDetector {
                 }
             }
         }
-        let integral = Integral::new(&working);
         let mut found = Vec::new();
         found.extend(self.read_views(
             &self.short,
-            &working,
-            &integral,
+            working,
+            integral,
             &short_views,
             self.settings.score_threshold,
         ));
         found.extend(self.read_views(
             &self.short,
-            &working,
-            &integral,
+            working,
+            integral,
             &tiles,
             self.settings.tile_threshold,
         ));
@@ -407,34 +447,51 @@ impl FaceDetector {
                 >= self.settings.skip_large_view_above * shorter
         });
         if self.settings.large_view_side > 0 && !fills_the_frame {
-            let (sure, candidates) = self.read_large_view(&working, &integral);
+            let (sure, candidates) = self.read_large_view(working, integral);
             found.extend(sure);
-            let confirmed = self.confirm(&working, &integral, &found, candidates);
+            let confirmed = self.confirm(working, integral, &found, candidates);
             found.extend(confirmed);
         }
         if let Some(threshold) = self.settings.full_range_threshold {
             found.extend(self.read_views(
                 &self.full,
-                &working,
-                &integral,
+                working,
+                integral,
                 &[centred(long)],
                 threshold,
             ));
         }
-        let merged = blaze::weighted_nms(found, self.settings.merge_overlap);
-        let merged = self.check_upright(&working, &integral, merged);
-        let mut boxes: Vec<FaceBox> = merged
-            .iter()
-            .map(|detection| to_face_box(detection, scale_x, scale_y))
-            .collect();
-        if boxes.is_empty()
-            && let Some(threshold) = self.settings.second_look_threshold
-        {
-            boxes = self.read_second_look(&working, &integral, threshold, (scale_x, scale_y));
+        blaze::weighted_nms(found, self.settings.merge_overlap)
+    }
+
+    /// Searches the working image turned a quarter, half and three quarters round clockwise,
+    /// and returns, in the working image's own pixels, the faces found there that score at
+    /// least `threshold` and that the cascade confirms in a close-up of the turned image (where
+    /// the face stands upright). A face found in two turns keeps its better reading.
+    fn search_turned(&self, working: &RgbImage, threshold: f32) -> Vec<Detection> {
+        let size = (working.width() as f32, working.height() as f32);
+        let mut found = Vec::new();
+        for turns in 1..4 {
+            let turned = match turns {
+                1 => imageops::rotate90(working),
+                2 => imageops::rotate180(working),
+                _ => imageops::rotate270(working),
+            };
+            let integral = Integral::new(&turned);
+            let mut faces = self.find_faces(&turned, &integral);
+            faces.retain(|face| face.score >= threshold);
+            let confirmed = self.confirm(&turned, &integral, &[], faces);
+            found.extend(confirmed.iter().map(|face| turn_back(face, turns, size)));
         }
-        sort_in_reading_order(&mut boxes);
-        tracing::debug!(width, height, faces = boxes.len(), "face detection");
-        boxes
+        found.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let mut kept: Vec<Detection> = Vec::new();
+        for face in found {
+            if is_new(&face, &kept, self.settings.merge_overlap) {
+                kept.push(face);
+            }
+        }
+        tracing::debug!(faces = kept.len(), "turned search");
+        kept
     }
 
     /// Finds faces with CenterFace alone (the second look, whatever BlazeFace would find), with
@@ -611,7 +668,7 @@ impl FaceDetector {
                 .map(|(turns, detections)| {
                     detections
                         .iter()
-                        .map(|detection| turn_back(detection, turns))
+                        .map(|detection| turn_back(detection, turns, (1.0, 1.0)))
                         .filter(|detection| {
                             let (x, y) = detection.centre();
                             (x - 0.5).abs() < 0.25 && (y - 0.5).abs() < 0.25
@@ -790,14 +847,15 @@ fn turn_square(square: &[f32], side: usize, turns: usize, out: &mut [f32]) {
     }
 }
 
-/// A detection in a picture turned `turns` quarter turns clockwise by [`turn_square`] (normalised
-/// coordinates), in the coordinates of the picture before it was turned.
-fn turn_back(detection: &Detection, turns: usize) -> Detection {
+/// A detection in a picture turned `turns` quarter turns clockwise (by [`turn_square`] or
+/// `imageops::rotate90` and its kin), in the coordinates of the picture before it was turned,
+/// which was `width × height` (`(1.0, 1.0)` for normalised coordinates).
+fn turn_back(detection: &Detection, turns: usize, (width, height): (f32, f32)) -> Detection {
     let back = |(u, v): (f32, f32)| match turns % 4 {
         0 => (u, v),
-        1 => (v, 1.0 - u),
-        2 => (1.0 - u, 1.0 - v),
-        _ => (1.0 - v, u),
+        1 => (v, height - u),
+        2 => (width - u, height - v),
+        _ => (width - v, u),
     };
     let (a, b) = (
         back((detection.x_min, detection.y_min)),
@@ -970,6 +1028,14 @@ fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
     if !(1.0..=8.0).contains(&settings.upright_close_up) {
         return Err(DetectorError::InvalidSettings(
             "upright_close_up must lie in [1, 8]",
+        ));
+    }
+    if !settings
+        .turned_search_threshold
+        .is_none_or(|threshold| (0.0..=1.0).contains(&threshold))
+    {
+        return Err(DetectorError::InvalidSettings(
+            "turned_search_threshold must lie in [0, 1]",
         ));
     }
     if !(0.0..1.0).contains(&settings.merge_overlap) {
@@ -1294,7 +1360,7 @@ mod tests {
                     keypoints: [((x as f32 + 0.5) / 4.0, (y as f32 + 0.5) / 4.0); KEYPOINTS],
                     ..square(x as f32 / 4.0, y as f32 / 4.0, 0.25)
                 };
-                let back = turn_back(&pixel, turns);
+                let back = turn_back(&pixel, turns, (1.0, 1.0));
                 assert_eq!(
                     (
                         back.x_min * 4.0,
@@ -1314,6 +1380,36 @@ mod tests {
         // A quarter turn clockwise puts the top-left pixel at the top right.
         turn_square(&picture, side, 1, &mut turned);
         assert_eq!(&turned[3 * 3..3 * 3 + 2], &[0.0, 0.0]);
+    }
+
+    #[test]
+    fn a_detection_in_a_turned_photo_turns_back_onto_the_same_pixels() {
+        // A 3×2 photo (not square, so that width and height cannot be swapped unnoticed)
+        // whose pixels say where they are, turned by `imageops` as the turned search turns
+        // the working copy; a detection of one pixel of each turned copy, turned back, must
+        // cover the pixel it was copied from, in the photo's own pixels.
+        let photo = RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8, y as u8, 0]));
+        for turns in 1..4 {
+            let turned = match turns {
+                1 => imageops::rotate90(&photo),
+                2 => imageops::rotate180(&photo),
+                _ => imageops::rotate270(&photo),
+            };
+            for (x, y, pixel) in turned.enumerate_pixels() {
+                let (from_x, from_y) = (f32::from(pixel[0]), f32::from(pixel[1]));
+                let found = Detection {
+                    keypoints: [(x as f32 + 0.5, y as f32 + 0.5); KEYPOINTS],
+                    ..square(x as f32, y as f32, 1.0)
+                };
+                let back = turn_back(&found, turns, (3.0, 2.0));
+                assert_eq!(
+                    (back.x_min, back.y_min, back.x_max, back.y_max),
+                    (from_x, from_y, from_x + 1.0, from_y + 1.0),
+                    "{turns} turns, pixel ({x}, {y})"
+                );
+                assert_eq!(back.keypoints[0], (from_x + 0.5, from_y + 0.5));
+            }
+        }
     }
 
     fn square(x: f32, y: f32, side: f32) -> Detection {
