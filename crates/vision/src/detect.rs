@@ -472,11 +472,7 @@ impl FaceDetector {
         let size = (working.width() as f32, working.height() as f32);
         let mut found = Vec::new();
         for turns in 1..4 {
-            let turned = match turns {
-                1 => imageops::rotate90(working),
-                2 => imageops::rotate180(working),
-                _ => imageops::rotate270(working),
-            };
+            let turned = turn(working, turns);
             let integral = Integral::new(&turned);
             let mut faces = self.find_faces(&turned, &integral);
             faces.retain(|face| face.score >= threshold);
@@ -847,8 +843,18 @@ fn turn_square(square: &[f32], side: usize, turns: usize, out: &mut [f32]) {
     }
 }
 
+/// `image` turned `turns` (1 to 3) quarter turns clockwise, pixel for pixel.
+fn turn(image: &RgbImage, turns: usize) -> RgbImage {
+    match turns % 4 {
+        1 => imageops::rotate90(image),
+        2 => imageops::rotate180(image),
+        3 => imageops::rotate270(image),
+        _ => image.clone(),
+    }
+}
+
 /// A detection in a picture turned `turns` quarter turns clockwise (by [`turn_square`] or
-/// `imageops::rotate90` and its kin), in the coordinates of the picture before it was turned,
+/// [`turn`]), in the coordinates of the picture before it was turned,
 /// which was `width × height` (`(1.0, 1.0)` for normalised coordinates).
 fn turn_back(detection: &Detection, turns: usize, (width, height): (f32, f32)) -> Detection {
     let back = |(u, v): (f32, f32)| match turns % 4 {
@@ -1385,16 +1391,12 @@ mod tests {
     #[test]
     fn a_detection_in_a_turned_photo_turns_back_onto_the_same_pixels() {
         // A 3×2 photo (not square, so that width and height cannot be swapped unnoticed)
-        // whose pixels say where they are, turned by `imageops` as the turned search turns
-        // the working copy; a detection of one pixel of each turned copy, turned back, must
+        // whose pixels say where they are, turned by `turn` as the turned search turns the
+        // working copy; a detection of one pixel of each turned copy, turned back, must
         // cover the pixel it was copied from, in the photo's own pixels.
         let photo = RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8, y as u8, 0]));
         for turns in 1..4 {
-            let turned = match turns {
-                1 => imageops::rotate90(&photo),
-                2 => imageops::rotate180(&photo),
-                _ => imageops::rotate270(&photo),
-            };
+            let turned = turn(&photo, turns);
             for (x, y, pixel) in turned.enumerate_pixels() {
                 let (from_x, from_y) = (f32::from(pixel[0]), f32::from(pixel[1]));
                 let found = Detection {
