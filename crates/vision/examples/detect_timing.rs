@@ -10,7 +10,8 @@
 //! `VISION_COMPARE=unconfirmed` against no candidates (no cascade close-ups),
 //! `VISION_COMPARE=no_second_look` against no CenterFace second look on photos without a face,
 //! `VISION_COMPARE=no_upright_check` against no upright check of the less sure faces,
-//! `VISION_COMPARE=no_turned_search` against no turned search on photos without a face.
+//! `VISION_COMPARE=no_turned_search` against no turned search on photos without a face,
+//! `VISION_COMPARE=no_onet` against no ONet (the cascade alone confirms, no veto).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -99,6 +100,14 @@ fn main() -> anyhow::Result<()> {
             "no turned search",
             DetectorSettings {
                 turned_search_threshold: None,
+                ..default
+            },
+        ),
+        Ok("no_onet") => (
+            "no ONet",
+            DetectorSettings {
+                onet_confirm: None,
+                onet_veto: None,
                 ..default
             },
         ),

@@ -173,7 +173,9 @@ fn faces_dev_recall(data: &Path, detector: &FaceDetector) -> anyhow::Result<(usi
 /// `VISION_CANDIDATE`, `VISION_CLOSE_UP_SIDE`, `VISION_CLOSE_UP_SCORE`, `VISION_CLOSE_UPS`,
 /// `VISION_SECOND_LOOK` (above 1: no second look), `VISION_SECOND_SIDE`,
 /// `VISION_UPRIGHT_BELOW` (0: no upright check), `VISION_UPRIGHT_SIDE`, `VISION_UPRIGHT_MARGIN`,
-/// `VISION_UPRIGHT_CHECKS`, `VISION_TURNED` (above 1: no turned search)).
+/// `VISION_UPRIGHT_CHECKS`, `VISION_TURNED` (above 1: no turned search),
+/// `VISION_ONET_CONFIRM` (above 1: the cascade alone confirms), `VISION_ONET_VETO` (above 1:
+/// no veto)).
 fn settings_from_env() -> anyhow::Result<DetectorSettings> {
     fn var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
     where
@@ -219,6 +221,14 @@ fn settings_from_env() -> anyhow::Result<DetectorSettings> {
             default.turned_search_threshold.unwrap_or(2.0),
         )?)
         .filter(|t| *t <= 1.0),
+        // ONet thresholds above 1 turn its confirming (veto) off.
+        onet_confirm: Some(var(
+            "VISION_ONET_CONFIRM",
+            default.onet_confirm.unwrap_or(2.0),
+        )?)
+        .filter(|t| *t <= 1.0),
+        onet_veto: Some(var("VISION_ONET_VETO", default.onet_veto.unwrap_or(2.0))?)
+            .filter(|t| *t <= 1.0),
     })
 }
 

@@ -19,6 +19,7 @@ use crate::blaze::network::NetworkError;
 use crate::blaze::{self, Blaze, BlazeModel, Detection, KEYPOINTS};
 use crate::centerface::{self, CenterFace, Found};
 use crate::grey::luma_bt601;
+use crate::onet::{self, Onet};
 
 /// A face's keypoints, in the photo's pixel coordinates: six from BlazeFace; from the second
 /// look (CenterFace) the eyes, the nose tip and the mouth (the middle of its two corners), but
@@ -185,7 +186,8 @@ pub struct DetectorSettings {
     pub skip_large_view_above: f32,
     /// Large-view detections scoring at least this but below `tile_threshold` are candidates:
     /// each is looked at again in a grey close-up by the SeetaFace cascade and kept only when
-    /// the cascade finds the face there too. At or above `tile_threshold` there are none.
+    /// the cascade finds the face there too (or ONet confirms it, see `onet_confirm`). At or
+    /// above `tile_threshold` there are none.
     pub candidate_threshold: f32,
     /// A close-up is the square around a candidate this many times the candidate's box wide,
     /// resampled to 128×128 (a 64-pixel face for the cascade, whose window is 40 pixels).
@@ -219,8 +221,21 @@ pub struct DetectorSettings {
     /// When neither the BlazeFace views nor the second look find a face, the photo is searched
     /// again turned a quarter, half and three quarters round (a face lying on its side or upside
     /// down); a face found there that scores at least this (0..1) is kept when the SeetaFace
-    /// cascade confirms it in an upright close-up. `None` turns the turned search off.
+    /// cascade (or ONet, see `onet_confirm`) confirms it in an upright close-up. `None` turns
+    /// the turned search off.
     pub turned_search_threshold: Option<f32>,
+    /// A candidate (see `candidate_threshold`), or a face of the turned search, that the
+    /// cascade does not confirm is still kept when MTCNN's output network (ONet), reading a
+    /// 48×48 close-up of its box, gives it at least this probability (0..1) of being a face: a
+    /// face the cascade's frontal model misses (a hand over the eyes, a face looking down, a
+    /// blurred one). `None`: the cascade alone confirms.
+    pub onet_confirm: Option<f32>,
+    /// The large view's sure faces (scoring `tile_threshold` or more, so not confirmed by
+    /// anyone) are kept only when ONet, reading a close-up of the box turned so that the
+    /// keypoints' eyes lie level, gives at least this probability (0..1): a headlight or a
+    /// knot in wood that fools BlazeFace at 0.8 is dropped, and a photo left without a face
+    /// then gets the second look. `None`: no veto.
+    pub onet_veto: Option<f32>,
 }
 
 impl Default for DetectorSettings {
@@ -248,6 +263,8 @@ impl Default for DetectorSettings {
             upright_margin: 0.1,
             max_upright_checks: 4,
             turned_search_threshold: Some(0.66),
+            onet_confirm: Some(0.9),
+            onet_veto: Some(0.2),
         }
     }
 }
@@ -295,6 +312,9 @@ pub struct FaceDetector {
     /// Reads a photo in which the BlazeFace views found nothing (see
     /// [`DetectorSettings::second_look_threshold`]).
     second: CenterFace,
+    /// Confirms candidates the cascade does not, and vetoes the large view's stray faces (see
+    /// [`DetectorSettings::onet_confirm`] and [`DetectorSettings::onet_veto`]).
+    onet: Onet,
     settings: DetectorSettings,
 }
 
@@ -352,6 +372,7 @@ impl FaceDetector {
             full: Blaze::embedded(BlazeModel::FullRange).map_err(DetectorError::Model)?,
             cascade: cascade(settings.close_up_score)?,
             second: CenterFace::embedded().map_err(DetectorError::Model)?,
+            onet: Onet::embedded().map_err(DetectorError::Model)?,
             settings,
         })
     }
@@ -448,7 +469,11 @@ impl FaceDetector {
         });
         if self.settings.large_view_side > 0 && !fills_the_frame {
             let (sure, candidates) = self.read_large_view(working, integral);
-            found.extend(sure);
+            found.extend(sure.into_iter().filter(|face| {
+                self.settings
+                    .onet_veto
+                    .is_none_or(|veto| self.onet_reads(working, integral, face, true) >= veto)
+            }));
             let confirmed = self.confirm(working, integral, &found, candidates);
             found.extend(confirmed);
         }
@@ -583,8 +608,10 @@ impl FaceDetector {
 
     /// Checks each candidate that no other view found with the SeetaFace cascade, in a grey
     /// close-up around it, and returns those the cascade confirms (a face whose centre lies in
-    /// the candidate's box). The cascade is a different kind of detector (boosted pixel
-    /// comparisons and gradient features, not a network): what fools one seldom fools both.
+    /// the candidate's box) and those ONet gives at least `onet_confirm`. The cascade is a
+    /// different kind of detector (boosted pixel comparisons and gradient features, not a
+    /// network): what fools one seldom fools both; ONet, trained on hard faces, takes the
+    /// faces the frontal cascade turns away.
     fn confirm(
         &self,
         working: &RgbImage,
@@ -608,15 +635,46 @@ impl FaceDetector {
                     .collect();
                 let scale = view.width / CLOSE_UP as f32;
                 let side = CLOSE_UP as u32;
-                self.cascade.detect(&grey, side, side).iter().any(|face| {
+                let cascade_confirms = self.cascade.detect(&grey, side, side).iter().any(|face| {
                     let half = face.side as f32 / 2.0;
                     let x = view.left + (face.x as f32 + half) * scale;
                     let y = view.top + (face.y as f32 + half) * scale;
                     (candidate.x_min..candidate.x_max).contains(&x)
                         && (candidate.y_min..candidate.y_max).contains(&y)
-                })
+                });
+                cascade_confirms
+                    || self.settings.onet_confirm.is_some_and(|threshold| {
+                        self.onet_reads(working, integral, candidate, false) >= threshold
+                    })
             })
             .collect()
+    }
+
+    /// The probability ONet gives that a detection's box holds a face, read in a 48×48
+    /// close-up of the square around its box (its longer side wide); with `level`, the
+    /// close-up is turned so that the detection's eyes lie level.
+    fn onet_reads(
+        &self,
+        working: &RgbImage,
+        integral: &Integral,
+        face: &Detection,
+        level: bool,
+    ) -> f32 {
+        let view = View::around(face, 1.0);
+        let side = onet::SIDE;
+        let mut pixels = vec![0.0f32; 3 * side * side];
+        if level {
+            let [(right_x, right_y), (left_x, left_y), ..] = face.keypoints;
+            let roll = (left_y - right_y).atan2(left_x - right_x);
+            sample_turned(working, integral, &view, roll, side, &mut pixels);
+        } else {
+            sample_view(working, integral, view, (side, side), &mut pixels);
+        }
+        // The views are scaled (v − 127.5) / 127.5; MTCNN reads (v − 127.5) / 128.
+        for value in &mut pixels {
+            *value *= 127.5 / 128.0;
+        }
+        self.onet.read(&pixels).face
     }
 
     /// Reads the least sure faces again, each in a close-up turned the four ways (one batch),
@@ -1044,6 +1102,15 @@ fn validate(settings: &DetectorSettings) -> Result<(), DetectorError> {
             "turned_search_threshold must lie in [0, 1]",
         ));
     }
+    if ![settings.onet_confirm, settings.onet_veto]
+        .into_iter()
+        .flatten()
+        .all(|threshold| (0.0..=1.0).contains(&threshold))
+    {
+        return Err(DetectorError::InvalidSettings(
+            "onet_confirm and onet_veto must lie in [0, 1]",
+        ));
+    }
     if !(0.0..1.0).contains(&settings.merge_overlap) {
         return Err(DetectorError::InvalidSettings(
             "merge_overlap must lie in [0, 1)",
@@ -1227,6 +1294,50 @@ fn sample_view(
     }
 }
 
+/// Fills `out` (`side × side × 3`, −1..1) with the square `view` turned `roll` radians
+/// clockwise about its centre: the close-up in which a face whose eyes slope by `roll` stands
+/// level. Each close-up pixel is the mean of the image pixels under it (bilinear when it
+/// covers less than two); outside the image it is [`BORDER_LEVEL`].
+fn sample_turned(
+    image: &RgbImage,
+    integral: &Integral,
+    view: &View,
+    roll: f32,
+    side: usize,
+    out: &mut [f32],
+) {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let step = view.width / side as f32;
+    let (centre_x, centre_y) = (view.left + view.width / 2.0, view.top + view.height / 2.0);
+    let (sin, cos) = roll.sin_cos();
+    let half = step / 2.0;
+    for (index, value) in out.chunks_exact_mut(3).enumerate() {
+        let u = ((index % side) as f32 + 0.5) * step - view.width / 2.0;
+        let v = ((index / side) as f32 + 0.5) * step - view.height / 2.0;
+        let x = centre_x + u * cos - v * sin;
+        let y = centre_y + u * sin + v * cos;
+        if !(0.0..width as f32).contains(&x) || !(0.0..height as f32).contains(&y) {
+            value.fill(BORDER_LEVEL);
+            continue;
+        }
+        let rgb = if step >= 2.0 {
+            let clamp = |at: f32, length: usize| (at.round().max(0.0) as usize).min(length);
+            let (x0, x1) = (clamp(x - half, width), clamp(x + half, width));
+            let (y0, y1) = (clamp(y - half, height), clamp(y + half, height));
+            if x1 > x0 && y1 > y0 {
+                integral.mean(x0, y0, x1, y1)
+            } else {
+                bilinear(image.as_raw(), width, height, x, y)
+            }
+        } else {
+            bilinear(image.as_raw(), width, height, x, y)
+        };
+        for (value, channel) in value.iter_mut().zip(rgb) {
+            *value = channel / 127.5 - 1.0;
+        }
+    }
+}
+
 /// Where one view column (or row) `step` pixels wide from `from` lies along an image axis
 /// `length` pixels long: its centre, whether that is inside the image, and the whole pixels it
 /// covers (rounded, clamped to the image).
@@ -1338,6 +1449,14 @@ mod tests {
             },
             DetectorSettings {
                 upright_close_up: 0.5,
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                onet_confirm: Some(1.5),
+                ..DetectorSettings::default()
+            },
+            DetectorSettings {
+                onet_veto: Some(f32::NAN),
                 ..DetectorSettings::default()
             },
         ] {
@@ -1465,6 +1584,51 @@ mod tests {
         assert_eq!(working_copy(&DynamicImage::ImageRgba8(rgba), 4), small);
         let grey = DynamicImage::new_luma8(5, 5);
         assert_eq!(working_copy(&grey, 640).get_pixel(4, 4).0, [0, 0, 0]);
+    }
+
+    #[test]
+    fn a_turned_close_up_turns_the_picture_under_it() {
+        // Dark on the left, light on the right; a close-up of the middle square turned a
+        // quarter clockwise (as for a face whose eyes slope down by 90°) has the light half
+        // on top.
+        let image = RgbImage::from_fn(64, 64, |x, _| image::Rgb([if x < 32 { 0 } else { 255 }; 3]));
+        let integral = Integral::new(&image);
+        let view = View::square(16.0, 16.0, 32.0);
+        let side = 8;
+        let mean =
+            |pixels: &[f32], rows: std::ops::Range<usize>, columns: std::ops::Range<usize>| {
+                let values: Vec<f32> = rows
+                    .flat_map(|row| columns.clone().map(move |column| (row, column)))
+                    .map(|(row, column)| pixels[3 * (row * side + column)])
+                    .collect();
+                values.iter().sum::<f32>() / values.len() as f32
+            };
+        let mut level = vec![0.0f32; 3 * side * side];
+        sample_turned(&image, &integral, &view, 0.0, side, &mut level);
+        assert_eq!(mean(&level, 0..side, 0..side / 2), -1.0);
+        assert_eq!(mean(&level, 0..side, side / 2..side), 1.0);
+        let mut turned = vec![0.0f32; 3 * side * side];
+        sample_turned(
+            &image,
+            &integral,
+            &view,
+            std::f32::consts::FRAC_PI_2,
+            side,
+            &mut turned,
+        );
+        assert_eq!(mean(&turned, 0..side / 2, 0..side), 1.0);
+        assert_eq!(mean(&turned, side / 2..side, 0..side), -1.0);
+        // Past the photo's edge the close-up is the border level.
+        let mut outside = vec![0.0f32; 3 * side * side];
+        sample_turned(
+            &image,
+            &integral,
+            &View::square(-64.0, 0.0, 32.0),
+            0.3,
+            side,
+            &mut outside,
+        );
+        assert!(outside.iter().all(|&value| value == BORDER_LEVEL));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - [`FaceDetector`]: MediaPipe's BlazeFace detectors (short and full range, weights converted
 //!   into `models/blazeface/` and embedded), run natively (NHWC, `ndarray` matrix products) on a
 //!   few views of the photo, the uncertain small faces confirmed by the SeetaFace cascade (the
-//!   `seeta` crate); boxes with six [`Landmarks`] each; shareable across threads.
+//!   `seeta` crate) or MTCNN's ONet; boxes with six [`Landmarks`] each; shareable across
+//!   threads.
 //! - [`crop_for_model`]: the one framing rule ([`FER_FRAMING`]), BT.601 grey, 48×48.
 //!
 //! ```no_run
@@ -32,6 +33,7 @@ mod decode;
 mod detect;
 mod grey;
 mod jpeg;
+mod onet;
 
 pub use blaze::network::NetworkError;
 pub use blaze::{BlazeModel, KEYPOINTS, run_raw as run_blaze_raw};

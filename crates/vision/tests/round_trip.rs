@@ -12,13 +12,15 @@ use vision::FaceDetector;
 
 /// The share of pasted faces the detector must keep finding. The project aims at 99%; BlazeFace
 /// with its large view and the cascade's close-ups finds 96.3% of this set (289/300; the large
-/// view alone 93.7%, the SeetaFace cascade alone 89.3%), and with CenterFace's second look on
-/// the scenes where BlazeFace finds nothing 97.3% (292/300), and with the turned search after
-/// that (a face on its side) 97.7% (293/300). Most misses left are faces turned away or tilted
-/// back, 60–90 px faces, a stray box on the garage background that stops the later looks, and
-/// FER pictures whose face is much smaller than the picture, which the hit rule cannot count
-/// (`docs/vision.md`). This floor guards against regressions only.
-const RECALL_FLOOR: f64 = 0.97;
+/// view alone 93.7%, the SeetaFace cascade alone 89.3%), with CenterFace's second look on the
+/// scenes where BlazeFace finds nothing 97.3% (292/300), with the turned search after that (a
+/// face on its side) 97.7% (293/300), and with MTCNN's ONet beside the cascade (confirming the
+/// faces it misses, vetoing the large view's stray boxes) 99.0% (297/300). The misses left are a
+/// face looking down, a 71 px face on text, and a FER picture whose face is much smaller than
+/// the picture, which the hit rule cannot count (`docs/vision.md`). This floor guards against
+/// regressions, one face below the figure (matrix products summed in another order on another
+/// processor may tip a borderline face).
+const RECALL_FLOOR: f64 = 0.985;
 
 #[test]
 fn round_trip_recall() -> anyhow::Result<()> {

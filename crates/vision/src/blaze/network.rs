@@ -2124,7 +2124,7 @@ impl Slots {
 }
 
 /// A named f32 tensor of the file with the expected rank: its values and shape.
-fn tensor(
+pub(crate) fn tensor(
     weights: &safetensors::SafeTensors<'_>,
     name: &str,
     rank: usize,

@@ -1,0 +1,338 @@
+//! MTCNN's output network (ONet), the verifier of faces BlazeFace is unsure of: a small
+//! classifier that reads a 48×48 RGB close-up of a face box and says whether it holds a face
+//! (Zhang et al., 2016, "Joint Face Detection and Alignment using Multi-task Cascaded
+//! Convolutional Networks"; trained on WIDER FACE's hard examples and CelebA). The weights come
+//! from the `mtcnn` wheel (MIT), converted by `scripts/convert_onet.py` (see
+//! `models/onet/SOURCE.md`).
+//!
+//! The network is four valid convolutions with per-channel PReLU (3×3 to 32, max pool 3/2;
+//! 3×3 to 64, max pool 3/2; 3×3 to 64, max pool 2/2; 2×2 to 128), a dense layer to 256 with
+//! PReLU, and three heads: face / not face (softmax), box offsets and five landmarks. It is
+//! about 13 million multiply-adds, run here as plain matrix products (`ndarray`), well under a
+//! millisecond a close-up.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+use crate::blaze::network::{NetworkError, tensor};
+
+/// The converted weights, embedded (0.8 MB, f16).
+const WEIGHTS: &[u8] = include_bytes!("../../../models/onet/onet.safetensors");
+
+/// The side of the close-up the network reads.
+pub(crate) const SIDE: usize = 48;
+
+/// A valid convolution `[kh, kw, in, out]` (rows in (ky, kx, in) order), its bias and its
+/// PReLU slopes.
+#[derive(Debug, Clone)]
+struct Layer {
+    kernel: usize,
+    input: usize,
+    output: usize,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    slopes: Vec<f32>,
+}
+
+impl Layer {
+    fn load(
+        weights: &safetensors::SafeTensors<'_>,
+        name: &str,
+        prelu: &str,
+    ) -> Result<Self, NetworkError> {
+        let (values, shape) = tensor(weights, &format!("{name}.weight"), 4)?;
+        let [kernel, width, input, output] = [shape[0], shape[1], shape[2], shape[3]];
+        if kernel != width {
+            return Err(NetworkError::Weights(format!(
+                "{name}: a {kernel}×{width} kernel"
+            )));
+        }
+        let (bias, _) = tensor(weights, &format!("{name}.bias"), 1)?;
+        let (slopes, _) = tensor(weights, prelu, 3)?;
+        if bias.len() != output || slopes.len() != output {
+            return Err(NetworkError::Weights(format!("{name}: {output} outputs")));
+        }
+        Ok(Self {
+            kernel,
+            input,
+            output,
+            weights: values,
+            bias,
+            slopes,
+        })
+    }
+
+    /// The convolution of a square `[side, side, input]` map, then bias and PReLU.
+    fn run(&self, map: &[f32], side: usize) -> (Vec<f32>, usize) {
+        let out_side = side + 1 - self.kernel;
+        let depth = self.kernel * self.kernel * self.input;
+        let mut patches = vec![0.0f32; out_side * out_side * depth];
+        let row = self.kernel * self.input;
+        for (index, patch) in patches.chunks_exact_mut(depth).enumerate() {
+            let (y, x) = (index / out_side, index % out_side);
+            for (ky, part) in patch.chunks_exact_mut(row).enumerate() {
+                part.copy_from_slice(&map[((y + ky) * side + x) * self.input..][..row]);
+            }
+        }
+        let mut out = vec![0.0f32; out_side * out_side * self.output];
+        product(
+            &patches,
+            &self.weights,
+            depth,
+            self.output,
+            &mut out,
+            &self.bias,
+        );
+        prelu(&mut out, &self.slopes);
+        (out, out_side)
+    }
+}
+
+/// `out = lhs · rhs + bias`, for row-major `lhs` `[rows, depth]` and `rhs` `[depth, columns]`.
+fn product(lhs: &[f32], rhs: &[f32], depth: usize, columns: usize, out: &mut [f32], bias: &[f32]) {
+    let rows = lhs.len() / depth;
+    for row in out.chunks_exact_mut(columns) {
+        row.copy_from_slice(bias);
+    }
+    // The shapes are checked when the weights are loaded and fixed by the side.
+    let lhs = ArrayView2::from_shape((rows, depth), lhs).expect("lhs shape");
+    let rhs = ArrayView2::from_shape((depth, columns), rhs).expect("rhs shape");
+    let mut out = ArrayViewMut2::from_shape((rows, columns), out).expect("out shape");
+    general_mat_mul(1.0, &lhs, &rhs, 1.0, &mut out);
+}
+
+/// Per-channel PReLU on an `[…, channels]` map.
+fn prelu(map: &mut [f32], slopes: &[f32]) {
+    for pixel in map.chunks_exact_mut(slopes.len()) {
+        for (value, &slope) in pixel.iter_mut().zip(slopes) {
+            if *value < 0.0 {
+                *value *= slope;
+            }
+        }
+    }
+}
+
+/// Max pooling of a square `[side, side, channels]` map, as TensorFlow pools: "same" (the
+/// output side `⌈side / stride⌉`, the missing rows and columns at the end left out of the
+/// window) or "valid".
+fn max_pool(
+    map: &[f32],
+    side: usize,
+    channels: usize,
+    kernel: usize,
+    stride: usize,
+    same: bool,
+) -> (Vec<f32>, usize) {
+    let out_side = if same {
+        side.div_ceil(stride)
+    } else {
+        (side - kernel) / stride + 1
+    };
+    let pad = if same {
+        ((out_side - 1) * stride + kernel).saturating_sub(side) / 2
+    } else {
+        0
+    };
+    let mut out = vec![f32::NEG_INFINITY; out_side * out_side * channels];
+    for oy in 0..out_side {
+        for ox in 0..out_side {
+            let target = &mut out[(oy * out_side + ox) * channels..][..channels];
+            let rows = (oy * stride).saturating_sub(pad)..(oy * stride + kernel - pad).min(side);
+            for y in rows {
+                let columns =
+                    (ox * stride).saturating_sub(pad)..(ox * stride + kernel - pad).min(side);
+                for x in columns {
+                    let source = &map[(y * side + x) * channels..][..channels];
+                    for (value, &candidate) in target.iter_mut().zip(source) {
+                        *value = value.max(candidate);
+                    }
+                }
+            }
+        }
+    }
+    (out, out_side)
+}
+
+/// What the network says of a close-up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Reading {
+    /// The probability that the close-up is a face box.
+    pub face: f32,
+    /// The box's corrections (left, top, right, bottom), as fractions of the close-up's side.
+    pub offsets: [f32; 4],
+    /// Five landmarks (eyes, nose, mouth corners) as fractions of the close-up's side: the
+    /// five x then the five y, as the network gives them.
+    pub landmarks: [f32; 10],
+}
+
+/// The embedded ONet.
+#[derive(Debug, Clone)]
+pub(crate) struct Onet {
+    layers: [Layer; 4],
+    dense: Vec<f32>,
+    dense_bias: Vec<f32>,
+    dense_slopes: Vec<f32>,
+    /// The three heads side by side: `[256, 16]` (face logits 2, box 4, landmarks 10).
+    heads: Vec<f32>,
+    heads_bias: Vec<f32>,
+}
+
+/// Values out of the last convolution: 3×3×128.
+const FLAT: usize = 1152;
+/// The dense layer's width.
+const HIDDEN: usize = 256;
+/// The heads' values: face logits, box offsets, landmarks.
+const HEAD_SIZES: [(&str, usize); 3] = [("face", 2), ("box", 4), ("landmarks", 10)];
+const HEAD_VALUES: usize = 16;
+
+impl Onet {
+    pub(crate) fn embedded() -> Result<Self, NetworkError> {
+        Self::from_bytes(WEIGHTS)
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self, NetworkError> {
+        let weights = safetensors::SafeTensors::deserialize(bytes)
+            .map_err(|error| NetworkError::Weights(error.to_string()))?;
+        let layers = [
+            Layer::load(&weights, "conv1", "prelu1")?,
+            Layer::load(&weights, "conv2", "prelu2")?,
+            Layer::load(&weights, "conv3", "prelu3")?,
+            Layer::load(&weights, "conv4", "prelu4")?,
+        ];
+        let shapes: Vec<_> = layers
+            .iter()
+            .map(|layer| (layer.kernel, layer.input, layer.output))
+            .collect();
+        if shapes != [(3, 3, 32), (3, 32, 64), (3, 64, 64), (2, 64, 128)] {
+            return Err(NetworkError::Weights(format!(
+                "convolutions (kernel, in, out) {shapes:?}"
+            )));
+        }
+        let (dense, shape) = tensor(&weights, "fc5.weight", 2)?;
+        let (dense_bias, _) = tensor(&weights, "fc5.bias", 1)?;
+        let (dense_slopes, _) = tensor(&weights, "prelu5", 1)?;
+        if shape != [FLAT, HIDDEN] || dense_bias.len() != HIDDEN || dense_slopes.len() != HIDDEN {
+            return Err(NetworkError::Weights(format!("fc5 of shape {shape:?}")));
+        }
+        let mut heads = vec![0.0f32; HIDDEN * HEAD_VALUES];
+        let mut heads_bias = Vec::with_capacity(HEAD_VALUES);
+        let mut first = 0;
+        for (name, size) in HEAD_SIZES {
+            let (matrix, shape) = tensor(&weights, &format!("{name}.weight"), 2)?;
+            let (bias, _) = tensor(&weights, &format!("{name}.bias"), 1)?;
+            if shape != [HIDDEN, size] || bias.len() != size {
+                return Err(NetworkError::Weights(format!("{name} of shape {shape:?}")));
+            }
+            for (to, from) in heads
+                .chunks_exact_mut(HEAD_VALUES)
+                .zip(matrix.chunks_exact(size))
+            {
+                to[first..first + size].copy_from_slice(from);
+            }
+            heads_bias.extend_from_slice(&bias);
+            first += size;
+        }
+        Ok(Self {
+            layers,
+            dense,
+            dense_bias,
+            dense_slopes,
+            heads,
+            heads_bias,
+        })
+    }
+
+    /// Reads a 48×48 RGB close-up, `[48, 48, 3]` values scaled as MTCNN scales them,
+    /// `(v − 127.5) / 128` for `v` in 0..255.
+    pub(crate) fn read(&self, pixels: &[f32]) -> Reading {
+        assert_eq!(pixels.len(), SIDE * SIDE * 3, "a 48×48 RGB close-up");
+        let [first, second, third, fourth] = &self.layers;
+        let (map, side) = first.run(pixels, SIDE);
+        let (map, side) = max_pool(&map, side, first.output, 3, 2, true);
+        let (map, side) = second.run(&map, side);
+        let (map, side) = max_pool(&map, side, second.output, 3, 2, false);
+        let (map, side) = third.run(&map, side);
+        let (map, side) = max_pool(&map, side, third.output, 2, 2, true);
+        let (map, side) = fourth.run(&map, side);
+        // Keras permutes the map to (x, y, channel) before flattening it.
+        let channels = fourth.output;
+        let mut flat = vec![0.0f32; FLAT];
+        for (index, pixel) in map.chunks_exact(channels).enumerate() {
+            let (y, x) = (index / side, index % side);
+            flat[(x * side + y) * channels..][..channels].copy_from_slice(pixel);
+        }
+        let mut hidden = vec![0.0f32; HIDDEN];
+        product(
+            &flat,
+            &self.dense,
+            FLAT,
+            HIDDEN,
+            &mut hidden,
+            &self.dense_bias,
+        );
+        prelu(&mut hidden, &self.dense_slopes);
+        let mut heads = vec![0.0f32; HEAD_VALUES];
+        product(
+            &hidden,
+            &self.heads,
+            HIDDEN,
+            HEAD_VALUES,
+            &mut heads,
+            &self.heads_bias,
+        );
+        Reading {
+            face: 1.0 / (1.0 + (heads[0] - heads[1]).exp()),
+            offsets: std::array::from_fn(|index| heads[2 + index]),
+            landmarks: std::array::from_fn(|index| heads[6 + index]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The input of `scripts/convert_onet.py --check`'s reference run.
+    fn test_pattern() -> Vec<f32> {
+        let mut pixels = Vec::with_capacity(SIDE * SIDE * 3);
+        for y in 0..SIDE {
+            for x in 0..SIDE {
+                for c in 0..3 {
+                    let angle = 0.13 * x as f64 + 0.07 * y as f64 + c as f64;
+                    pixels.push((angle.sin() * 0.8) as f32);
+                }
+            }
+        }
+        pixels
+    }
+
+    #[test]
+    fn matches_the_numpy_reference() {
+        // Printed by `python3 scripts/convert_onet.py <wheel> models/onet --check`.
+        let face = 0.002063;
+        let offsets = [0.078206, -0.129835, -0.087337, 0.003425];
+        let landmarks = [
+            0.354683, 0.729913, 0.501606, 0.292420, 0.608103, 0.242640, 0.275581, 0.581184,
+            0.736337, 0.794537,
+        ];
+        let reading = Onet::embedded().unwrap().read(&test_pattern());
+        assert!((reading.face - face).abs() < 2e-6, "{reading:?}");
+        for (got, want) in reading.offsets.iter().zip(offsets) {
+            assert!((got - want).abs() < 2e-5, "{reading:?}");
+        }
+        for (got, want) in reading.landmarks.iter().zip(landmarks) {
+            assert!((got - want).abs() < 2e-5, "{reading:?}");
+        }
+    }
+
+    #[test]
+    fn same_pooling_keeps_the_partial_window_at_the_end() {
+        // A 3×3 single-channel map pooled 2/2 "same": windows {0,1}, {2}.
+        let map: Vec<f32> = (0..9).map(|value| value as f32).collect();
+        let (out, side) = max_pool(&map, 3, 1, 2, 2, true);
+        assert_eq!(side, 2);
+        assert_eq!(out, [4.0, 5.0, 7.0, 8.0]);
+        let (out, side) = max_pool(&map, 3, 1, 3, 2, false);
+        assert_eq!((side, out), (1, vec![8.0]));
+    }
+}
