@@ -470,9 +470,10 @@ impl FaceDetector {
         if self.settings.large_view_side > 0 && !fills_the_frame {
             let (sure, candidates) = self.read_large_view(working, integral);
             found.extend(sure.into_iter().filter(|face| {
-                self.settings
-                    .onet_veto
-                    .is_none_or(|veto| self.onet_reads(working, integral, face, true) >= veto)
+                self.settings.onet_veto.is_none_or(|veto| {
+                    self.onet_reads(working, integral, face, true)
+                        .is_none_or(|face| face >= veto)
+                })
             }));
             let confirmed = self.confirm(working, integral, &found, candidates);
             found.extend(confirmed);
@@ -644,7 +645,8 @@ impl FaceDetector {
                 });
                 cascade_confirms
                     || self.settings.onet_confirm.is_some_and(|threshold| {
-                        self.onet_reads(working, integral, candidate, false) >= threshold
+                        self.onet_reads(working, integral, candidate, false)
+                            .is_some_and(|face| face >= threshold)
                     })
             })
             .collect()
@@ -652,14 +654,15 @@ impl FaceDetector {
 
     /// The probability ONet gives that a detection's box holds a face, read in a 48×48
     /// close-up of the square around its box (its longer side wide); with `level`, the
-    /// close-up is turned so that the detection's eyes lie level.
+    /// close-up is turned so that the detection's eyes lie level. `None` if the network fails
+    /// (it cannot, its input having a fixed size), which neither confirms nor vetoes.
     fn onet_reads(
         &self,
         working: &RgbImage,
         integral: &Integral,
         face: &Detection,
         level: bool,
-    ) -> f32 {
+    ) -> Option<f32> {
         let view = View::around(face, 1.0);
         let side = onet::SIDE;
         let mut pixels = vec![0.0f32; 3 * side * side];
@@ -674,7 +677,14 @@ impl FaceDetector {
         for value in &mut pixels {
             *value *= 127.5 / 128.0;
         }
-        self.onet.read(&pixels).face
+        match self.onet.read(&pixels) {
+            Ok(reading) => Some(reading.face),
+            Err(error) => {
+                // The close-up's size is fixed; a photo must never make the detector panic.
+                tracing::error!(%error, "ONet failed");
+                None
+            }
+        }
     }
 
     /// Reads the least sure faces again, each in a close-up turned the four ways (one batch),

@@ -7,14 +7,11 @@
 //!
 //! The network is four valid convolutions with per-channel PReLU (3×3 to 32, max pool 3/2;
 //! 3×3 to 64, max pool 3/2; 3×3 to 64, max pool 2/2; 2×2 to 128), a dense layer to 256 with
-//! PReLU, and three heads: face / not face (softmax), box offsets and five landmarks. It is
-//! about 13 million multiply-adds, run here as plain matrix products (`ndarray`), well under a
-//! millisecond a close-up.
+//! PReLU, and three heads: face / not face (softmax), box offsets and five landmarks: about 13
+//! million multiply-adds, run by the BlazeFace interpreter's convolution loops
+//! ([`PlainConv`]).
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
-
-use crate::blaze::network::{NetworkError, tensor};
+use crate::blaze::network::{NetworkError, PlainConv, tensor};
 
 /// The converted weights, embedded (0.8 MB, f16).
 const WEIGHTS: &[u8] = include_bytes!("../../../models/onet/onet.safetensors");
@@ -22,15 +19,13 @@ const WEIGHTS: &[u8] = include_bytes!("../../../models/onet/onet.safetensors");
 /// The side of the close-up the network reads.
 pub(crate) const SIDE: usize = 48;
 
-/// A valid convolution `[kh, kw, in, out]` (rows in (ky, kx, in) order), its bias and its
-/// PReLU slopes.
+/// A valid convolution with its PReLU slopes.
 #[derive(Debug, Clone)]
 struct Layer {
     kernel: usize,
     input: usize,
     output: usize,
-    weights: Vec<f32>,
-    bias: Vec<f32>,
+    conv: PlainConv,
     slopes: Vec<f32>,
 }
 
@@ -56,49 +51,17 @@ impl Layer {
             kernel,
             input,
             output,
-            weights: values,
-            bias,
+            conv: PlainConv::new(kernel, input, values, bias)?,
             slopes,
         })
     }
 
     /// The convolution of a square `[side, side, input]` map, then bias and PReLU.
-    fn run(&self, map: &[f32], side: usize) -> (Vec<f32>, usize) {
-        let out_side = side + 1 - self.kernel;
-        let depth = self.kernel * self.kernel * self.input;
-        let mut patches = vec![0.0f32; out_side * out_side * depth];
-        let row = self.kernel * self.input;
-        for (index, patch) in patches.chunks_exact_mut(depth).enumerate() {
-            let (y, x) = (index / out_side, index % out_side);
-            for (ky, part) in patch.chunks_exact_mut(row).enumerate() {
-                part.copy_from_slice(&map[((y + ky) * side + x) * self.input..][..row]);
-            }
-        }
-        let mut out = vec![0.0f32; out_side * out_side * self.output];
-        product(
-            &patches,
-            &self.weights,
-            depth,
-            self.output,
-            &mut out,
-            &self.bias,
-        );
+    fn run(&self, map: &[f32], side: usize) -> Result<(Vec<f32>, usize), NetworkError> {
+        let (out_side, _, mut out) = self.conv.run(side, side, map)?;
         prelu(&mut out, &self.slopes);
-        (out, out_side)
+        Ok((out, out_side))
     }
-}
-
-/// `out = lhs · rhs + bias`, for row-major `lhs` `[rows, depth]` and `rhs` `[depth, columns]`.
-fn product(lhs: &[f32], rhs: &[f32], depth: usize, columns: usize, out: &mut [f32], bias: &[f32]) {
-    let rows = lhs.len() / depth;
-    for row in out.chunks_exact_mut(columns) {
-        row.copy_from_slice(bias);
-    }
-    // The shapes are checked when the weights are loaded and fixed by the side.
-    let lhs = ArrayView2::from_shape((rows, depth), lhs).expect("lhs shape");
-    let rhs = ArrayView2::from_shape((depth, columns), rhs).expect("rhs shape");
-    let mut out = ArrayViewMut2::from_shape((rows, columns), out).expect("out shape");
-    general_mat_mul(1.0, &lhs, &rhs, 1.0, &mut out);
 }
 
 /// Per-channel PReLU on an `[…, channels]` map.
@@ -169,12 +132,12 @@ pub(crate) struct Reading {
 #[derive(Debug, Clone)]
 pub(crate) struct Onet {
     layers: [Layer; 4],
-    dense: Vec<f32>,
-    dense_bias: Vec<f32>,
+    /// `fc5` as a 1×1 convolution of a one-pixel map of 1152 channels.
+    dense: PlainConv,
     dense_slopes: Vec<f32>,
-    /// The three heads side by side: `[256, 16]` (face logits 2, box 4, landmarks 10).
-    heads: Vec<f32>,
-    heads_bias: Vec<f32>,
+    /// The three heads side by side, as a 1×1 convolution from 256 to 16 values (face logits
+    /// 2, box 4, landmarks 10).
+    heads: PlainConv,
 }
 
 /// Values out of the last convolution: 3×3×128.
@@ -234,57 +197,44 @@ impl Onet {
         }
         Ok(Self {
             layers,
-            dense,
-            dense_bias,
+            dense: PlainConv::new(1, FLAT, dense, dense_bias)?,
             dense_slopes,
-            heads,
-            heads_bias,
+            heads: PlainConv::new(1, HIDDEN, heads, heads_bias)?,
         })
     }
 
     /// Reads a 48×48 RGB close-up, `[48, 48, 3]` values scaled as MTCNN scales them,
     /// `(v − 127.5) / 128` for `v` in 0..255.
-    pub(crate) fn read(&self, pixels: &[f32]) -> Reading {
-        assert_eq!(pixels.len(), SIDE * SIDE * 3, "a 48×48 RGB close-up");
+    pub(crate) fn read(&self, pixels: &[f32]) -> Result<Reading, NetworkError> {
+        if pixels.len() != SIDE * SIDE * 3 {
+            return Err(NetworkError::Graph(format!(
+                "{} values for a 48×48 RGB close-up",
+                pixels.len()
+            )));
+        }
         let [first, second, third, fourth] = &self.layers;
-        let (map, side) = first.run(pixels, SIDE);
+        let (map, side) = first.run(pixels, SIDE)?;
         let (map, side) = max_pool(&map, side, first.output, 3, 2, true);
-        let (map, side) = second.run(&map, side);
+        let (map, side) = second.run(&map, side)?;
         let (map, side) = max_pool(&map, side, second.output, 3, 2, false);
-        let (map, side) = third.run(&map, side);
+        let (map, side) = third.run(&map, side)?;
         let (map, side) = max_pool(&map, side, third.output, 2, 2, true);
-        let (map, side) = fourth.run(&map, side);
+        let (map, side) = fourth.run(&map, side)?;
         // Keras permutes the map to (x, y, channel) before flattening it.
         let channels = fourth.output;
-        let mut flat = vec![0.0f32; FLAT];
+        let mut flat = vec![0.0f32; side * side * channels];
         for (index, pixel) in map.chunks_exact(channels).enumerate() {
             let (y, x) = (index / side, index % side);
             flat[(x * side + y) * channels..][..channels].copy_from_slice(pixel);
         }
-        let mut hidden = vec![0.0f32; HIDDEN];
-        product(
-            &flat,
-            &self.dense,
-            FLAT,
-            HIDDEN,
-            &mut hidden,
-            &self.dense_bias,
-        );
+        let (_, _, mut hidden) = self.dense.run(1, 1, &flat)?;
         prelu(&mut hidden, &self.dense_slopes);
-        let mut heads = vec![0.0f32; HEAD_VALUES];
-        product(
-            &hidden,
-            &self.heads,
-            HIDDEN,
-            HEAD_VALUES,
-            &mut heads,
-            &self.heads_bias,
-        );
-        Reading {
+        let (_, _, heads) = self.heads.run(1, 1, &hidden)?;
+        Ok(Reading {
             face: 1.0 / (1.0 + (heads[0] - heads[1]).exp()),
             offsets: std::array::from_fn(|index| heads[2 + index]),
             landmarks: std::array::from_fn(|index| heads[6 + index]),
-        }
+        })
     }
 }
 
@@ -315,7 +265,7 @@ mod tests {
             0.354683, 0.729913, 0.501606, 0.292420, 0.608103, 0.242640, 0.275581, 0.581184,
             0.736337, 0.794537,
         ];
-        let reading = Onet::embedded().unwrap().read(&test_pattern());
+        let reading = Onet::embedded().unwrap().read(&test_pattern()).unwrap();
         assert!((reading.face - face).abs() < 2e-6, "{reading:?}");
         for (got, want) in reading.offsets.iter().zip(offsets) {
             assert!((got - want).abs() < 2e-5, "{reading:?}");

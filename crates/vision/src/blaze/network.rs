@@ -988,6 +988,70 @@ fn data_mut(value: &mut Value) -> &mut [f32] {
     }
 }
 
+/// A convolution of a network built outside the interpreter (MTCNN's ONet, `crate::onet`): a
+/// full convolution of stride 1 without padding (a 1×1 one for a dense layer), run by the
+/// interpreter's own loops, with its bias.
+#[derive(Debug, Clone)]
+pub(crate) struct PlainConv(Conv);
+
+impl PlainConv {
+    /// `weights` `[kernel, kernel, input, output]` (row-major, as Keras and TFLite store them),
+    /// `bias` `[output]`.
+    pub(crate) fn new(
+        kernel: usize,
+        input: usize,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+    ) -> Result<Self, NetworkError> {
+        let output = bias.len();
+        if kernel == 0
+            || input == 0
+            || output == 0
+            || weights.len() != kernel * kernel * input * output
+        {
+            return Err(NetworkError::Weights(format!(
+                "a {kernel}×{kernel} convolution from {input} to {output} channels with {} weights",
+                weights.len()
+            )));
+        }
+        Ok(Self(Conv {
+            kernel: Kernel::Dense {
+                matrix: weights,
+                input,
+            },
+            bias,
+            output,
+            size: [kernel, kernel],
+            stride: [1, 1],
+            pad: [0; 4],
+            relu: false,
+        }))
+    }
+
+    /// The convolution of one `[height, width, input]` map: the output's height, width and
+    /// values `[height, width, output]`.
+    pub(crate) fn run(
+        &self,
+        height: usize,
+        width: usize,
+        x: &[f32],
+    ) -> Result<(usize, usize, Vec<f32>), NetworkError> {
+        let Kernel::Dense { input, .. } = self.0.kernel else {
+            return Err(graph_error("a depthwise plain convolution"));
+        };
+        if x.len() != height * width * input {
+            return Err(graph_error(format!(
+                "{} values for a {height}×{width}×{input} map",
+                x.len()
+            )));
+        }
+        let mut spare = Spare(Vec::new());
+        let ([_, out_height, out_width, _], out) =
+            self.0.run([1, height, width, input], x, None, &mut spare)?;
+        Ok((out_height, out_width, out))
+    }
+}
+
 impl Conv {
     fn output_side(&self, input: usize, axis: usize) -> Result<usize, NetworkError> {
         let padded = input + self.pad[2 * axis] + self.pad[2 * axis + 1];
@@ -1369,9 +1433,11 @@ impl pulp::WithSimd for DenseRun<'_> {
 
     /// Each output pixel sums its taps in (ky, kx, in) order with fused multiply-adds, starting
     /// from zero, then adds the bias: the order and rounding of `matrixmultiply`'s kernel on an
-    /// im2col matrix (one pass, as the depth is below its 256-deep blocks), so the results are
-    /// the same bits. The input is first copied into a zero-padded frame, so that every patch
-    /// row is one contiguous run of `kw·in` values.
+    /// im2col matrix (one pass, as the depth of the BlazeFace and CenterFace first layers is
+    /// below its 256-deep blocks), so the results are the same bits. ONet's deeper
+    /// convolutions ([`PlainConv`], up to 576) are summed in one pass too. The input is first
+    /// copied into a zero-padded frame, so that every patch row is one contiguous run of
+    /// `kw·in` values.
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
         let Self {
@@ -1389,7 +1455,7 @@ impl pulp::WithSimd for DenseRun<'_> {
         let lanes = S::F32_LANES;
         let outputs = conv.output;
         let (ph, pw) = (h + top + bottom, w + left + right);
-        if outputs >= lanes && matrix.len() / outputs <= 256 {
+        if outputs >= lanes {
             let starts: Vec<usize> = (0..outputs.div_ceil(lanes))
                 .map(|chunk| (chunk * lanes).min(outputs - lanes))
                 .collect();
@@ -1400,6 +1466,9 @@ impl pulp::WithSimd for DenseRun<'_> {
                 relu: conv.relu,
             };
             let segments = [kh, kw * c, pw * c];
+            // Four pixels by up to four vectors of sums in registers with 32 of them (AVX-512),
+            // by up to three with 16.
+            let group_size = if lanes >= 16 { 4 } else { 3 };
             for (b, frame) in frame.chunks_exact_mut(ph * pw * c).enumerate() {
                 for y in 0..h {
                     frame[((y + top) * pw + left) * c..][..w * c]
@@ -1413,10 +1482,17 @@ impl pulp::WithSimd for DenseRun<'_> {
                     while first < ow {
                         let count = (ow - first).min(4);
                         let block = &mut out_row[first * outputs..(first + count) * outputs];
-                        for group in starts.chunks(3) {
+                        for group in starts.chunks(group_size) {
                             if count == 4 {
                                 let inputs = std::array::from_fn(|p| patch(first + p));
                                 match *group {
+                                    [a, b, c, d] => products.run_segments::<S, 4, 4>(
+                                        simd,
+                                        inputs,
+                                        segments,
+                                        [a, b, c, d],
+                                        block,
+                                    ),
                                     [a, b, c] => products.run_segments::<S, 4, 3>(
                                         simd,
                                         inputs,
@@ -1443,6 +1519,13 @@ impl pulp::WithSimd for DenseRun<'_> {
                                 for (p, out) in block.chunks_exact_mut(outputs).enumerate() {
                                     let inputs = [patch(first + p)];
                                     match *group {
+                                        [a, b, c, d] => products.run_segments::<S, 1, 4>(
+                                            simd,
+                                            inputs,
+                                            segments,
+                                            [a, b, c, d],
+                                            out,
+                                        ),
                                         [a, b, c] => products.run_segments::<S, 1, 3>(
                                             simd,
                                             inputs,
@@ -1685,7 +1768,7 @@ struct Products<'a> {
 impl Products<'_> {
     /// As [`Products::run`] for pixels whose inputs are `segments` runs of `segment_len`
     /// values, `segment_stride` apart in `inputs[pixel]` (a full convolution's patch rows in
-    /// a zero-padded input); at most one block of `matrixmultiply`'s (256 inputs).
+    /// a zero-padded input), in one pass whatever the depth.
     #[inline(always)]
     fn run_segments<S: pulp::Simd, const PIXELS: usize, const CHUNKS: usize>(
         &self,
