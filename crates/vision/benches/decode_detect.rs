@@ -1,8 +1,9 @@
 //! Decode and face detection time for a typical webcam frame (640×480) and a typical phone
 //! photo (4000×3000), JPEG, on one thread (the detector's networks run in a one-thread rayon
 //! pool). The pictures are made here: a smooth scene with texture and no face, so `detect`
-//! includes the second look (CenterFace) a photo without a face gets; `detect without second
-//! look` is the BlazeFace views alone.
+//! includes the second look (CenterFace) and the turned search a photo without a face gets;
+//! `detect, views alone` is the BlazeFace views with their verifying close-ups (the SeetaFace
+//! cascade and ONet), without those two.
 
 // criterion_group! defines a public function without documentation.
 #![allow(missing_docs)]
@@ -45,7 +46,8 @@ fn scene_jpeg(width: u32, height: u32) -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let detector = FaceDetector::new().expect("the embedded models load");
     // The scenes have no face, so the default detector also takes its second look (CenterFace)
-    // and searches the scene turned three ways; this one shows the BlazeFace views alone.
+    // and searches the scene turned three ways; this one shows the BlazeFace views (with the
+    // cascade's and ONet's close-ups) alone.
     let blaze_only = FaceDetector::with_settings(vision::DetectorSettings {
         second_look_threshold: None,
         turned_search_threshold: None,
