@@ -228,7 +228,9 @@ pub struct DetectorSettings {
     /// cascade does not confirm is still kept when MTCNN's output network (ONet), reading a
     /// 48×48 close-up of its box, gives it at least this probability (0..1) of being a face: a
     /// face the cascade's frontal model misses (a hand over the eyes, a face looking down, a
-    /// blurred one). `None`: the cascade alone confirms.
+    /// blurred one). A face of the turned search may also be confirmed by a close-up turned so
+    /// that its keypoints' eyes lie level (a quarter turn leaves a face tilted by up to 45°).
+    /// `None`: the cascade alone confirms.
     pub onet_confirm: Option<f32>,
     /// The large view's sure faces (scoring `tile_threshold` or more, so not confirmed by
     /// anyone) are kept only when ONet, reading a close-up of the box turned so that the
@@ -475,7 +477,7 @@ impl FaceDetector {
                         .is_none_or(|face| face >= veto)
                 })
             }));
-            let confirmed = self.confirm(working, integral, &found, candidates);
+            let confirmed = self.confirm(working, integral, &found, candidates, false);
             found.extend(confirmed);
         }
         if let Some(threshold) = self.settings.full_range_threshold {
@@ -502,7 +504,7 @@ impl FaceDetector {
             let integral = Integral::new(&turned);
             let mut faces = self.find_faces(&turned, &integral);
             faces.retain(|face| face.score >= threshold);
-            let confirmed = self.confirm(&turned, &integral, &[], faces);
+            let confirmed = self.confirm(&turned, &integral, &[], faces, true);
             found.extend(confirmed.iter().map(|face| turn_back(face, turns, size)));
         }
         found.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -613,12 +615,17 @@ impl FaceDetector {
     /// different kind of detector (boosted pixel comparisons and gradient features, not a
     /// network): what fools one seldom fools both; ONet, trained on hard faces, takes the
     /// faces the frontal cascade turns away.
+    ///
+    /// With `also_level` (the turned search, whose quarter turns leave a face tilted by up to 45°),
+    /// ONet also reads a close-up turned so that the candidate's eyes lie level, and either
+    /// reading may confirm it.
     fn confirm(
         &self,
         working: &RgbImage,
         integral: &Integral,
         found: &[Detection],
         mut candidates: Vec<Detection>,
+        also_level: bool,
     ) -> Vec<Detection> {
         candidates.retain(|candidate| is_new(candidate, found, self.settings.merge_overlap));
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -645,8 +652,11 @@ impl FaceDetector {
                 });
                 cascade_confirms
                     || self.settings.onet_confirm.is_some_and(|threshold| {
-                        self.onet_reads(working, integral, candidate, false)
-                            .is_some_and(|face| face >= threshold)
+                        let confirms = |turned: bool| {
+                            self.onet_reads(working, integral, candidate, turned)
+                                .is_some_and(|face| face >= threshold)
+                        };
+                        confirms(false) || (also_level && confirms(true))
                     })
             })
             .collect()

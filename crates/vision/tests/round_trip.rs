@@ -15,12 +15,12 @@ use vision::FaceDetector;
 /// view alone 93.7%, the SeetaFace cascade alone 89.3%), with CenterFace's second look on the
 /// scenes where BlazeFace finds nothing 97.3% (292/300), with the turned search after that (a
 /// face on its side) 97.7% (293/300), and with MTCNN's ONet beside the cascade (confirming the
-/// faces it misses, vetoing the large view's stray boxes) 99.0% (297/300). The misses left are a
-/// face looking down, a 71 px face on text, and a FER picture whose face is much smaller than
-/// the picture, which the hit rule cannot count (`docs/vision.md`). This floor guards against
-/// regressions, one face below the figure (matrix products summed in another order on another
+/// faces it misses, vetoing the large view's stray boxes) 99.3% (298/300). The misses left are a
+/// face tilted about 60° and half hidden, and a FER picture whose face is much smaller than the
+/// picture, which the hit rule cannot count (`docs/vision.md`). This floor is the project's
+/// 99%, one face below the figure (matrix products summed in another order on another
 /// processor may tip a borderline face).
-const RECALL_FLOOR: f64 = 0.985;
+const RECALL_FLOOR: f64 = 0.99;
 
 #[test]
 fn round_trip_recall() -> anyhow::Result<()> {
