@@ -1485,69 +1485,18 @@ impl pulp::WithSimd for DenseRun<'_> {
                         for group in starts.chunks(group_size) {
                             if count == 4 {
                                 let inputs = std::array::from_fn(|p| patch(first + p));
-                                match *group {
-                                    [a, b, c, d] => products.run_segments::<S, 4, 4>(
-                                        simd,
-                                        inputs,
-                                        segments,
-                                        [a, b, c, d],
-                                        block,
-                                    ),
-                                    [a, b, c] => products.run_segments::<S, 4, 3>(
-                                        simd,
-                                        inputs,
-                                        segments,
-                                        [a, b, c],
-                                        block,
-                                    ),
-                                    [a, b] => products.run_segments::<S, 4, 2>(
-                                        simd,
-                                        inputs,
-                                        segments,
-                                        [a, b],
-                                        block,
-                                    ),
-                                    _ => products.run_segments::<S, 4, 1>(
-                                        simd,
-                                        inputs,
-                                        segments,
-                                        [group[0]],
-                                        block,
-                                    ),
-                                }
+                                products.run_segments_group::<S, 4>(
+                                    simd, inputs, segments, group, block,
+                                );
                             } else {
                                 for (p, out) in block.chunks_exact_mut(outputs).enumerate() {
-                                    let inputs = [patch(first + p)];
-                                    match *group {
-                                        [a, b, c, d] => products.run_segments::<S, 1, 4>(
-                                            simd,
-                                            inputs,
-                                            segments,
-                                            [a, b, c, d],
-                                            out,
-                                        ),
-                                        [a, b, c] => products.run_segments::<S, 1, 3>(
-                                            simd,
-                                            inputs,
-                                            segments,
-                                            [a, b, c],
-                                            out,
-                                        ),
-                                        [a, b] => products.run_segments::<S, 1, 2>(
-                                            simd,
-                                            inputs,
-                                            segments,
-                                            [a, b],
-                                            out,
-                                        ),
-                                        _ => products.run_segments::<S, 1, 1>(
-                                            simd,
-                                            inputs,
-                                            segments,
-                                            [group[0]],
-                                            out,
-                                        ),
-                                    }
+                                    products.run_segments_group::<S, 1>(
+                                        simd,
+                                        [patch(first + p)],
+                                        segments,
+                                        group,
+                                        out,
+                                    );
                                 }
                             }
                         }
@@ -1766,6 +1715,26 @@ struct Products<'a> {
 }
 
 impl Products<'_> {
+    /// [`Products::run_segments`] for the one to four output vectors starting at `group`.
+    #[inline(always)]
+    fn run_segments_group<S: pulp::Simd, const PIXELS: usize>(
+        &self,
+        simd: S,
+        inputs: [&[f32]; PIXELS],
+        segments: [usize; 3],
+        group: &[usize],
+        out: &mut [f32],
+    ) {
+        match *group {
+            [a, b, c, d] => {
+                self.run_segments::<S, PIXELS, 4>(simd, inputs, segments, [a, b, c, d], out);
+            }
+            [a, b, c] => self.run_segments::<S, PIXELS, 3>(simd, inputs, segments, [a, b, c], out),
+            [a, b] => self.run_segments::<S, PIXELS, 2>(simd, inputs, segments, [a, b], out),
+            _ => self.run_segments::<S, PIXELS, 1>(simd, inputs, segments, [group[0]], out),
+        }
+    }
+
     /// As [`Products::run`] for pixels whose inputs are `segments` runs of `segment_len`
     /// values, `segment_stride` apart in `inputs[pixel]` (a full convolution's patch rows in
     /// a zero-padded input), in one pass whatever the depth.
