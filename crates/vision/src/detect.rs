@@ -677,8 +677,7 @@ impl FaceDetector {
         let side = onet::SIDE;
         let mut pixels = vec![0.0f32; 3 * side * side];
         if level {
-            let [(right_x, right_y), (left_x, left_y), ..] = face.keypoints;
-            let roll = (left_y - right_y).atan2(left_x - right_x);
+            let roll = Landmarks::from_six(face.keypoints).eye_roll();
             sample_turned(working, integral, &view, roll, side, &mut pixels);
         } else {
             sample_view(working, integral, view, (side, side), &mut pixels);
@@ -1289,7 +1288,6 @@ fn sample_view(
 ) {
     let (width, height) = (image.width() as usize, image.height() as usize);
     let step = view.width / columns as f32;
-    let raw = image.as_raw();
     // Where each view column (row) falls in the image, worked out once for all rows (columns).
     let xs: Vec<Span> = (0..columns)
         .map(|column| Span::new(view.left + column as f32 * step, step, width))
@@ -1298,19 +1296,35 @@ fn sample_view(
         let y = Span::new(view.top + row as f32 * step, step, height);
         let out_row = &mut out[3 * row * columns..3 * (row + 1) * columns];
         for (x, value) in xs.iter().zip(out_row.chunks_exact_mut(3)) {
-            if !(x.inside && y.inside) {
-                value.fill(BORDER_LEVEL);
-                continue;
-            }
-            let rgb = if step >= 2.0 && x.end > x.start && y.end > y.start {
-                integral.mean(x.start, y.start, x.end, y.end)
-            } else {
-                bilinear(raw, width, height, x.centre, y.centre)
-            };
-            for (value, channel) in value.iter_mut().zip(rgb) {
-                *value = channel / 127.5 - 1.0;
-            }
+            view_pixel(image, integral, (x, &y), step, value);
         }
+    }
+}
+
+/// Writes to `value` (three values, −1..1) the view pixel `step` image pixels wide that covers
+/// the spans `x` and `y`: the mean of the image pixels under it when it covers two or more,
+/// else the colour at its centre interpolated bilinearly; [`BORDER_LEVEL`] when its centre lies
+/// outside the image.
+#[inline]
+fn view_pixel(
+    image: &RgbImage,
+    integral: &Integral,
+    (x, y): (&Span, &Span),
+    step: f32,
+    value: &mut [f32],
+) {
+    if !(x.inside && y.inside) {
+        value.fill(BORDER_LEVEL);
+        return;
+    }
+    let rgb = if step >= 2.0 && x.end > x.start && y.end > y.start {
+        integral.mean(x.start, y.start, x.end, y.end)
+    } else {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        bilinear(image.as_raw(), width, height, x.centre, y.centre)
+    };
+    for (value, channel) in value.iter_mut().zip(rgb) {
+        *value = channel / 127.5 - 1.0;
     }
 }
 
@@ -1334,27 +1348,9 @@ fn sample_turned(
     for (index, value) in out.chunks_exact_mut(3).enumerate() {
         let u = ((index % side) as f32 + 0.5) * step - view.width / 2.0;
         let v = ((index / side) as f32 + 0.5) * step - view.height / 2.0;
-        let x = centre_x + u * cos - v * sin;
-        let y = centre_y + u * sin + v * cos;
-        if !(0.0..width as f32).contains(&x) || !(0.0..height as f32).contains(&y) {
-            value.fill(BORDER_LEVEL);
-            continue;
-        }
-        let rgb = if step >= 2.0 {
-            let clamp = |at: f32, length: usize| (at.round().max(0.0) as usize).min(length);
-            let (x0, x1) = (clamp(x - half, width), clamp(x + half, width));
-            let (y0, y1) = (clamp(y - half, height), clamp(y + half, height));
-            if x1 > x0 && y1 > y0 {
-                integral.mean(x0, y0, x1, y1)
-            } else {
-                bilinear(image.as_raw(), width, height, x, y)
-            }
-        } else {
-            bilinear(image.as_raw(), width, height, x, y)
-        };
-        for (value, channel) in value.iter_mut().zip(rgb) {
-            *value = channel / 127.5 - 1.0;
-        }
+        let x = Span::new(centre_x + u * cos - v * sin - half, step, width);
+        let y = Span::new(centre_y + u * sin + v * cos - half, step, height);
+        view_pixel(image, integral, (&x, &y), step, value);
     }
 }
 

@@ -22,38 +22,42 @@ pub(crate) const SIDE: usize = 48;
 /// A valid convolution with its PReLU slopes.
 #[derive(Debug, Clone)]
 struct Layer {
-    kernel: usize,
-    input: usize,
-    output: usize,
     conv: PlainConv,
     slopes: Vec<f32>,
 }
 
 impl Layer {
+    /// The convolution `name` with the PReLU `prelu`, refused unless its weights are
+    /// `[kernel, kernel, input, output]` as `(kernel, input, output)` says.
     fn load(
         weights: &safetensors::SafeTensors<'_>,
         name: &str,
         prelu: &str,
+        (kernel, input, output): (usize, usize, usize),
     ) -> Result<Self, NetworkError> {
         let (values, shape) = tensor(weights, &format!("{name}.weight"), 4)?;
-        let [kernel, width, input, output] = [shape[0], shape[1], shape[2], shape[3]];
-        if kernel != width {
-            return Err(NetworkError::Weights(format!(
-                "{name}: a {kernel}×{width} kernel"
-            )));
-        }
         let (bias, _) = tensor(weights, &format!("{name}.bias"), 1)?;
         let (slopes, _) = tensor(weights, prelu, 3)?;
-        if bias.len() != output || slopes.len() != output {
-            return Err(NetworkError::Weights(format!("{name}: {output} outputs")));
+        if shape != [kernel, kernel, input, output]
+            || bias.len() != output
+            || slopes.len() != output
+        {
+            return Err(NetworkError::Weights(format!(
+                "{name}: weights {shape:?}, {} biases, {} slopes; expected \
+                 [{kernel}, {kernel}, {input}, {output}]",
+                bias.len(),
+                slopes.len()
+            )));
         }
         Ok(Self {
-            kernel,
-            input,
-            output,
             conv: PlainConv::new(kernel, input, values, bias)?,
             slopes,
         })
+    }
+
+    /// The number of output channels.
+    fn output(&self) -> usize {
+        self.slopes.len()
     }
 
     /// The convolution of a square `[side, side, input]` map, then bias and PReLU.
@@ -157,20 +161,11 @@ impl Onet {
         let weights = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|error| NetworkError::Weights(error.to_string()))?;
         let layers = [
-            Layer::load(&weights, "conv1", "prelu1")?,
-            Layer::load(&weights, "conv2", "prelu2")?,
-            Layer::load(&weights, "conv3", "prelu3")?,
-            Layer::load(&weights, "conv4", "prelu4")?,
+            Layer::load(&weights, "conv1", "prelu1", (3, 3, 32))?,
+            Layer::load(&weights, "conv2", "prelu2", (3, 32, 64))?,
+            Layer::load(&weights, "conv3", "prelu3", (3, 64, 64))?,
+            Layer::load(&weights, "conv4", "prelu4", (2, 64, 128))?,
         ];
-        let shapes: Vec<_> = layers
-            .iter()
-            .map(|layer| (layer.kernel, layer.input, layer.output))
-            .collect();
-        if shapes != [(3, 3, 32), (3, 32, 64), (3, 64, 64), (2, 64, 128)] {
-            return Err(NetworkError::Weights(format!(
-                "convolutions (kernel, in, out) {shapes:?}"
-            )));
-        }
         let (dense, shape) = tensor(&weights, "fc5.weight", 2)?;
         let (dense_bias, _) = tensor(&weights, "fc5.bias", 1)?;
         let (dense_slopes, _) = tensor(&weights, "prelu5", 1)?;
@@ -214,14 +209,14 @@ impl Onet {
         }
         let [first, second, third, fourth] = &self.layers;
         let (map, side) = first.run(pixels, SIDE)?;
-        let (map, side) = max_pool(&map, side, first.output, 3, 2, true);
+        let (map, side) = max_pool(&map, side, first.output(), 3, 2, true);
         let (map, side) = second.run(&map, side)?;
-        let (map, side) = max_pool(&map, side, second.output, 3, 2, false);
+        let (map, side) = max_pool(&map, side, second.output(), 3, 2, false);
         let (map, side) = third.run(&map, side)?;
-        let (map, side) = max_pool(&map, side, third.output, 2, 2, true);
+        let (map, side) = max_pool(&map, side, third.output(), 2, 2, true);
         let (map, side) = fourth.run(&map, side)?;
         // Keras permutes the map to (x, y, channel) before flattening it.
-        let channels = fourth.output;
+        let channels = fourth.output();
         let mut flat = vec![0.0f32; side * side * channels];
         for (index, pixel) in map.chunks_exact(channels).enumerate() {
             let (y, x) = (index / side, index % side);
