@@ -68,13 +68,14 @@ impl Layer {
     }
 }
 
-/// Per-channel PReLU on an `[…, channels]` map.
+/// Per-channel PReLU on an `[…, channels]` map. Written as a choice between two values, not a
+/// branch around a multiplication, so that the compiler makes it vector instructions (a
+/// branch on each value's sign was mispredicted often enough to cost as much as a layer).
 fn prelu(map: &mut [f32], slopes: &[f32]) {
     for pixel in map.chunks_exact_mut(slopes.len()) {
         for (value, &slope) in pixel.iter_mut().zip(slopes) {
-            if *value < 0.0 {
-                *value *= slope;
-            }
+            let scaled = *value * slope;
+            *value = if *value < 0.0 { scaled } else { *value };
         }
     }
 }

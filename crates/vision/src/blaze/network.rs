@@ -251,24 +251,35 @@ pub(crate) struct Network {
 /// Feature-map buffers kept from one run to the next, so that a run takes its maps from
 /// memory already mapped and in the cache instead of asking the allocator for up to a few
 /// megabytes per layer (which, depending on the allocator's thresholds, can mean fresh
-/// zeroed pages, hence page faults, for every map). It holds about one run's worth of maps
-/// of the largest input seen (a few megabytes for a 320×240 picture).
+/// zeroed pages, hence page faults, for every map). One run's worth of maps is kept for each
+/// of the last few picture sizes run (the detector alternates 128×128 views and a larger
+/// one): a run of a size seen before finds a buffer of exactly each length it asks for, in
+/// order, and never has to write zeros into a buffer grown to fit. At most a few megabytes
+/// for each size.
 #[derive(Debug, Default)]
-struct Buffers(std::sync::Mutex<Vec<Vec<f32>>>);
+struct Buffers(std::sync::Mutex<Vec<(usize, Vec<Vec<f32>>)>>);
 
 impl Buffers {
-    /// The kept buffers, for one run; a run beside it in another thread starts without.
-    fn take(&self) -> Spare {
+    /// How many picture sizes keep their buffers.
+    const SIZES: usize = 4;
+
+    /// The buffers kept for pictures of `size` values, for one run; a run of that size beside
+    /// it in another thread starts without.
+    fn take(&self, size: usize) -> Spare {
         let mut kept = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Spare(std::mem::take(&mut *kept))
+        match kept.iter().position(|(kept_size, _)| *kept_size == size) {
+            Some(index) => Spare(kept.remove(index).1),
+            None => Spare(Vec::new()),
+        }
     }
 
-    /// Keeps a run's largest buffers (the input pictures join them), unless another run has
-    /// already put its own back.
-    fn put_back(&self, mut spare: Spare) {
+    /// Keeps a run's largest buffers (the input pictures join them) for its picture size,
+    /// unless another run of that size has already put its own back; the size run longest ago
+    /// makes room when too many are kept.
+    fn put_back(&self, size: usize, mut spare: Spare) {
         /// More than a run of either model has in use at once.
         const KEPT: usize = 12;
         spare
@@ -279,9 +290,13 @@ impl Buffers {
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if kept.is_empty() {
-            *kept = spare.0;
+        if kept.iter().any(|(kept_size, _)| *kept_size == size) {
+            return;
         }
+        if kept.len() >= Self::SIZES {
+            kept.remove(0);
+        }
+        kept.push((size, spare.0));
     }
 }
 
@@ -647,7 +662,8 @@ impl Network {
         height: usize,
         width: usize,
     ) -> Result<Vec<Value>, NetworkError> {
-        let mut spare = self.buffers.take();
+        let size = pixels.len();
+        let mut spare = self.buffers.take(size);
         let mut values: Vec<Option<Value>> = vec![None; self.readers.len()];
         let mut left = self.readers.clone();
         values[self.input] = Some(Value::Map {
@@ -662,7 +678,7 @@ impl Network {
             .map(|&slot| values[slot].take())
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| graph_error("an output was never computed"))?;
-        self.buffers.put_back(spare);
+        self.buffers.put_back(size, spare);
         Ok(outputs)
     }
 }
@@ -1208,9 +1224,9 @@ impl Conv {
                 };
                 if kw == 3 && c >= S::F32_LANES {
                     match ky1 - ky0 {
-                        3 => interior.run::<S, 3>(simd, &mut row[first * c..end * c]),
-                        2 => interior.run::<S, 2>(simd, &mut row[first * c..end * c]),
-                        1 => interior.run::<S, 1>(simd, &mut row[first * c..end * c]),
+                        3 => interior.run::<S, 3, 1>(simd, &mut row[first * c..end * c]),
+                        2 => interior.run::<S, 2, 1>(simd, &mut row[first * c..end * c]),
+                        1 => interior.run::<S, 1, 1>(simd, &mut row[first * c..end * c]),
                         _ => row[first * c..end * c].fill(0.0),
                     }
                     continue;
@@ -1228,6 +1244,67 @@ impl Conv {
                         }
                     }
                     add_bias(span, &block_bias[..len], self.relu);
+                }
+            }
+        }
+    }
+
+    /// A stride-2 3×3 depthwise convolution (at least one vector of channels), output row by
+    /// output row: the pixels whose window lies wholly inside the input go through
+    /// [`Interior3`] four at a time, the border pixels through [`Conv::depthwise_pixel`]. Both
+    /// sum the taps in the same order as [`Conv::depthwise`], so all three give the same bits.
+    #[inline(always)]
+    fn depthwise_rows_stride2<S: pulp::Simd>(
+        &self,
+        simd: S,
+        [n, h, w, c]: [usize; 4],
+        x: &[f32],
+        taps: &[f32],
+        [oh, ow]: [usize; 2],
+        out: &mut [f32],
+    ) {
+        let [top, _, left, _] = self.pad;
+        // Output columns whose window lies inside the input: `2·ox ≥ left` and
+        // `2·ox − left + 3 ≤ w`.
+        let first = left.div_ceil(2).min(ow);
+        let end = if w + left >= 3 {
+            ((w + left - 3) / 2 + 1).clamp(first, ow)
+        } else {
+            first
+        };
+        for b in 0..n {
+            let image = &x[b * h * w * c..][..h * w * c];
+            for oy in 0..oh {
+                let ky0 = top.saturating_sub(2 * oy);
+                let ky1 = 3.min((h + top).saturating_sub(2 * oy));
+                let row = &mut out[(b * oh + oy) * ow * c..][..ow * c];
+                let border = if ky1 > ky0 && first < end {
+                    first..end
+                } else {
+                    // No window of this row lies wholly inside the input.
+                    ow..ow
+                };
+                for ox in (0..border.start).chain(border.end..ow) {
+                    let pixel = &mut row[ox * c..][..c];
+                    self.depthwise_pixel(image, [h, w, c], taps, [oy, ox], pixel);
+                }
+                if border.is_empty() {
+                    continue;
+                }
+                let input_row = 2 * oy + ky0 - top;
+                let interior = Interior3 {
+                    rows: &image[input_row * w * c..(input_row + ky1 - ky0) * w * c],
+                    taps: &taps[ky0 * 3 * c..ky1 * 3 * c],
+                    bias: &self.bias,
+                    relu: self.relu,
+                    column: 2 * first - left,
+                    pixels: end - first,
+                };
+                let span = &mut row[first * c..end * c];
+                match ky1 - ky0 {
+                    3 => interior.run::<S, 3, 2>(simd, span),
+                    2 => interior.run::<S, 2, 2>(simd, span),
+                    _ => interior.run::<S, 1, 2>(simd, span),
                 }
             }
         }
@@ -1321,14 +1398,16 @@ impl pulp::WithSimd for DepthwiseRun<'_> {
         } = self;
         if conv.stride == [1, 1] {
             conv.depthwise_rows(simd, shape, x, depthwise, [oh, ow], out);
+        } else if conv.stride == [2, 2] && conv.size == [3, 3] && shape[3] >= S::F32_LANES {
+            conv.depthwise_rows_stride2(simd, shape, x, &depthwise.taps, [oh, ow], out);
         } else {
             conv.depthwise(shape, x, &depthwise.taps, oh, ow, out);
         }
     }
 }
 
-/// The inside of one output row of a stride-1 3×3 depthwise convolution: the pixels whose
-/// 3×3 window lies wholly inside the input.
+/// The inside of one output row of a stride-1 or stride-2 3×3 depthwise convolution: the
+/// pixels whose 3×3 window lies wholly inside the input.
 struct Interior3<'a> {
     /// The input rows under the kernel rows that fall inside the input, `[rows, w, c]`.
     rows: &'a [f32],
@@ -1352,19 +1431,22 @@ impl Interior3<'_> {
     /// (ky, kx) order from zero and then adds the bias, as [`Conv::depthwise`] does, so the
     /// results are the same bits. When the channels are not a whole number of vectors, the
     /// last vector overlaps the one before (its shared channels are computed twice, alike).
-    /// Needs at least one vector of channels.
+    /// Needs at least one vector of channels. With `STRIDE` 2, output pixel `i`'s window
+    /// starts `2·i` input columns after the first's.
     #[inline(always)]
-    fn run<S: pulp::Simd, const ROWS: usize>(&self, simd: S, out: &mut [f32]) {
+    fn run<S: pulp::Simd, const ROWS: usize, const STRIDE: usize>(&self, simd: S, out: &mut [f32]) {
         let c = self.bias.len();
         let w = self.rows.len() / ROWS / c;
         let rows: [&[f32]; ROWS] = std::array::from_fn(|row| &self.rows[row * w * c..][..w * c]);
         let mut pixel = 0;
         while pixel + 4 <= self.pixels {
-            self.block::<S, ROWS, 4>(simd, &rows, self.column + pixel, &mut out[pixel * c..]);
+            let column = self.column + pixel * STRIDE;
+            self.block::<S, ROWS, 4, STRIDE>(simd, &rows, column, &mut out[pixel * c..]);
             pixel += 4;
         }
         while pixel < self.pixels {
-            self.block::<S, ROWS, 1>(simd, &rows, self.column + pixel, &mut out[pixel * c..]);
+            let column = self.column + pixel * STRIDE;
+            self.block::<S, ROWS, 1, STRIDE>(simd, &rows, column, &mut out[pixel * c..]);
             pixel += 1;
         }
     }
@@ -1372,7 +1454,7 @@ impl Interior3<'_> {
     /// `PIXELS` consecutive output pixels from input column `column` on, every channel, into
     /// the start of `out`.
     #[inline(always)]
-    fn block<S: pulp::Simd, const ROWS: usize, const PIXELS: usize>(
+    fn block<S: pulp::Simd, const ROWS: usize, const PIXELS: usize, const STRIDE: usize>(
         &self,
         simd: S,
         rows: &[&[f32]; ROWS],
@@ -1383,8 +1465,9 @@ impl Interior3<'_> {
         let c = self.bias.len();
         let load = |values: &[f32], at: usize| S::as_simd_f32s(&values[at..at + lanes]).0[0];
         let zero = simd.splat_f32s(0.0);
+        let span = (PIXELS - 1) * STRIDE + 3;
         let windows: [&[f32]; ROWS] =
-            std::array::from_fn(|row| &rows[row][column * c..(column + PIXELS + 2) * c]);
+            std::array::from_fn(|row| &rows[row][column * c..(column + span) * c]);
         let out = &mut out[..PIXELS * c];
         let mut start = 0;
         while start < c {
@@ -1396,7 +1479,7 @@ impl Interior3<'_> {
                 // Each pixel's taps in (ky, kx) order.
                 for (kx, &tap) in taps.iter().enumerate() {
                     for (pixel, sum) in sums.iter_mut().enumerate() {
-                        let input = load(window, (pixel + kx) * c + channel);
+                        let input = load(window, (pixel * STRIDE + kx) * c + channel);
                         *sum = simd.add_f32s(*sum, simd.mul_f32s(input, tap));
                     }
                 }
@@ -1632,12 +1715,13 @@ struct PointwiseRun<'a> {
 impl pulp::WithSimd for PointwiseRun<'_> {
     type Output = ();
 
-    /// The matrix product four pixels by up to three vectors of outputs at a time, the sums
-    /// in registers, then the bias, the shortcut and the ReLU while the pixels are in the cache.
-    /// Each sum runs over the inputs in order with fused multiply-adds from zero, as
-    /// `matrixmultiply`'s kernel does (in one pass, the depth being under its 256-deep blocks),
-    /// and the epilogue is [`Epilogue`]'s, so the results are the same bits. When the outputs
-    /// are not a whole number of vectors, the last vector overlaps the one before.
+    /// The matrix product four pixels by up to three vectors of outputs at a time (see
+    /// [`pointwise_groups`]), the sums in registers, then the bias, the shortcut and the ReLU
+    /// before they are stored. Each sum runs over the inputs in order with fused multiply-adds
+    /// from zero, as `matrixmultiply`'s kernel does (in one pass, the depth being under its
+    /// 256-deep blocks), and each value then takes `max(0, (sum + bias) + shortcut)` as
+    /// [`Epilogue`] does, so the results are the same bits. When the outputs are not a whole
+    /// number of vectors, the last vector overlaps the one before.
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
         let Self {
@@ -1654,56 +1738,59 @@ impl pulp::WithSimd for PointwiseRun<'_> {
         let starts: Vec<usize> = (0..outputs.div_ceil(lanes))
             .map(|chunk| (chunk * lanes).min(outputs - lanes))
             .collect();
+        let groups = pointwise_groups(starts.len());
         let products = Products {
             weights: matrix,
             bias,
             outputs,
-            relu: relu && residual.is_none(),
+            relu,
         };
         let pixels = x.len() / inputs;
+        let pixel = |index: usize| &x[index * inputs..][..inputs];
+        let shortcut = |index: usize| residual.map(|(data, width)| &data[index * width..][..width]);
         let mut first = 0;
         while first < pixels {
             let count = (pixels - first).min(4);
             let block = &mut out[first * outputs..(first + count) * outputs];
-            let pixel = |index: usize| &x[(first + index) * inputs..][..inputs];
-            for group in starts.chunks(3) {
+            let mut group_start = 0;
+            for &group_len in &groups {
+                let group = &starts[group_start..group_start + group_len];
+                group_start += group_len;
                 if count == 4 {
-                    let inputs = [pixel(0), pixel(1), pixel(2), pixel(3)];
-                    match *group {
-                        [a, b, c] => products.run::<S, 4, 3>(simd, inputs, [a, b, c], block),
-                        [a, b] => products.run::<S, 4, 2>(simd, inputs, [a, b], block),
-                        _ => products.run::<S, 4, 1>(simd, inputs, [group[0]], block),
-                    }
+                    let inputs = std::array::from_fn(|p| pixel(first + p));
+                    let shortcuts = residual.map(|(data, width)| {
+                        std::array::from_fn(|p| &data[(first + p) * width..][..width])
+                    });
+                    products.run_group::<S, 4>(simd, inputs, group, shortcuts, block);
                 } else {
                     for (index, out) in block.chunks_exact_mut(outputs).enumerate() {
-                        let inputs = [pixel(index)];
-                        match *group {
-                            [a, b, c] => products.run::<S, 1, 3>(simd, inputs, [a, b, c], out),
-                            [a, b] => products.run::<S, 1, 2>(simd, inputs, [a, b], out),
-                            _ => products.run::<S, 1, 1>(simd, inputs, [group[0]], out),
-                        }
-                    }
-                }
-            }
-            if let Some((residual, width)) = residual {
-                let shortcuts = &residual[first * width..(first + count) * width];
-                for (pixel, shortcut) in block
-                    .chunks_exact_mut(outputs)
-                    .zip(shortcuts.chunks_exact(width))
-                {
-                    let (joined, rest) = pixel.split_at_mut(width);
-                    for (value, shortcut) in joined.iter_mut().zip(shortcut) {
-                        *value += shortcut;
-                    }
-                    if relu {
-                        relu_in_place(joined);
-                        relu_in_place(rest);
+                        let shortcuts = shortcut(first + index).map(|shortcut| [shortcut]);
+                        let inputs = [pixel(first + index)];
+                        products.run_group::<S, 1>(simd, inputs, group, shortcuts, out);
                     }
                 }
             }
             first += count;
         }
     }
+}
+
+/// How a 1×1 convolution's `vectors` vectors of outputs are split into groups whose sums
+/// stay in registers together, four pixels at a time: groups of three, but two groups of two
+/// where the last group would otherwise have one vector, whose four sums leave the
+/// multiply-add units idle half the time (two units, four cycles from one multiply-add to the
+/// next on the same sum).
+fn pointwise_groups(vectors: usize) -> Vec<usize> {
+    let mut groups = vec![3; vectors / 3];
+    match vectors % 3 {
+        0 => {}
+        1 if !groups.is_empty() => {
+            groups.pop();
+            groups.extend([2, 2]);
+        }
+        rest => groups.push(rest),
+    }
+    groups
 }
 
 /// A matrix product's weights `[depth, outputs]` and bias, for blocks of pixels.
@@ -1767,29 +1854,71 @@ impl Products<'_> {
                 }
             }
         }
-        self.store(simd, sums, starts, out);
+        self.store(simd, sums, starts, None, out);
     }
 
-    /// Writes sums plus the bias, then the ReLU if asked, to `out` (`[PIXELS, outputs]`).
+    /// Writes sums plus the bias, plus the pixel's shortcut in the channels it covers if
+    /// given, then the ReLU if asked, to `out` (`[PIXELS, outputs]`). A vector that straddles
+    /// the shortcut's last channel is finished one value at a time.
     #[inline(always)]
     fn store<S: pulp::Simd, const PIXELS: usize, const CHUNKS: usize>(
         &self,
         simd: S,
         sums: [[S::f32s; CHUNKS]; PIXELS],
         starts: [usize; CHUNKS],
+        shortcuts: Option<[&[f32]; PIXELS]>,
         out: &mut [f32],
     ) {
         let lanes = S::F32_LANES;
         let load = |values: &[f32], at: usize| S::as_simd_f32s(&values[at..at + lanes]).0[0];
         let zero = simd.splat_f32s(0.0);
         for (pixel, sums) in sums.iter().enumerate() {
+            let shortcut = shortcuts.map(|shortcuts| shortcuts[pixel]);
+            let out = &mut out[pixel * self.outputs..][..self.outputs];
             for (&start, &sum) in starts.iter().zip(sums) {
                 let mut value = simd.add_f32s(sum, load(self.bias, start));
-                if self.relu {
+                let straddles = match shortcut {
+                    Some(shortcut) if start + lanes <= shortcut.len() => {
+                        value = simd.add_f32s(value, load(shortcut, start));
+                        false
+                    }
+                    Some(shortcut) => start < shortcut.len(),
+                    None => false,
+                };
+                if self.relu && !straddles {
                     value = simd.max_f32s(value, zero);
                 }
-                S::as_mut_simd_f32s(&mut out[pixel * self.outputs + start..][..lanes]).0[0] = value;
+                let span = &mut out[start..][..lanes];
+                S::as_mut_simd_f32s(span).0[0] = value;
+                if straddles && let Some(shortcut) = shortcut {
+                    for (index, value) in span.iter_mut().enumerate() {
+                        if let Some(shortcut) = shortcut.get(start + index) {
+                            *value += shortcut;
+                        }
+                        if self.relu {
+                            *value = value.max(0.0);
+                        }
+                    }
+                }
             }
+        }
+    }
+
+    /// [`Products::run`] for the one to four output vectors starting at `group`.
+    #[inline(always)]
+    fn run_group<S: pulp::Simd, const PIXELS: usize>(
+        &self,
+        simd: S,
+        inputs: [&[f32]; PIXELS],
+        group: &[usize],
+        shortcuts: Option<[&[f32]; PIXELS]>,
+        out: &mut [f32],
+    ) {
+        match *group {
+            [a, b, c, d] => self.run::<S, PIXELS, 4>(simd, inputs, [a, b, c, d], shortcuts, out),
+            [a, b, c] => self.run::<S, PIXELS, 3>(simd, inputs, [a, b, c], shortcuts, out),
+            [a, b] => self.run::<S, PIXELS, 2>(simd, inputs, [a, b], shortcuts, out),
+            _ => self.run::<S, PIXELS, 1>(simd, inputs, [group[0]], shortcuts, out),
         }
     }
 
@@ -1802,6 +1931,7 @@ impl Products<'_> {
         simd: S,
         inputs: [&[f32]; PIXELS],
         starts: [usize; CHUNKS],
+        shortcuts: Option<[&[f32]; PIXELS]>,
         out: &mut [f32],
     ) {
         let lanes = S::F32_LANES;
@@ -1835,7 +1965,7 @@ impl Products<'_> {
                 }
             }
         }
-        self.store(simd, sums, starts, out);
+        self.store(simd, sums, starts, shortcuts, out);
     }
 }
 
@@ -2334,13 +2464,20 @@ mod tests {
             (28, 1, [1, 1, 1, 1]),
             (96, 1, [0, 0, 0, 0]),
             (42, 2, [0, 1, 0, 1]),
+            (28, 2, [0, 0, 0, 0]),
+            (88, 2, [1, 1, 1, 1]),
+            (24, 2, [2, 0, 1, 2]),
+            (4, 2, [0, 1, 0, 1]),
             (4, 1, [1, 1, 1, 1]),
         ] {
             let taps = values(9 * channels, 5);
             let bias = values(channels, 7);
             let kernel = Kernel::Depthwise(Box::new(Depthwise::new(taps, &bias)));
             let conv = conv(kernel, channels, 3, stride, pad);
-            assert_same_bits(&conv, [10, 13, channels], None);
+            // Sides that leave four-pixel blocks and single pixels, odd and even.
+            for shape in [[10, 13, channels], [9, 20, channels], [3, 4, channels]] {
+                assert_same_bits(&conv, shape, None);
+            }
         }
     }
 
@@ -2358,11 +2495,47 @@ mod tests {
             let conv = conv(kernel, output, size, stride, pad);
             assert_same_bits(&conv, [12, 11, input], None);
         }
-        // A 1×1 convolution with a narrower shortcut, as a BlazeBlock whose channels grow.
-        let matrix = values(24 * 28, 5);
-        let kernel = Kernel::Dense { matrix, input: 24 };
-        let conv = conv(kernel, 28, 1, 1, [0; 4]);
-        let shortcut = values(12 * 11 * 24, 9);
-        assert_same_bits(&conv, [12, 11, 24], Some((&shortcut, 24)));
+        // 1×1 convolutions with a shortcut as wide as the output or narrower (a BlazeBlock
+        // whose channels grow), for every split of the outputs into register groups (three to
+        // twelve vectors of eight; two to six of sixteen), on 7 × 5 pixels (blocks of four and
+        // single pixels), with and without the ReLU.
+        for (input, output, width) in [
+            (24, 24, 24),
+            (24, 28, 24),
+            (28, 32, 28),
+            (32, 36, 32),
+            (36, 42, 36),
+            (48, 56, 48),
+            (56, 64, 56),
+            (64, 72, 64),
+            (72, 80, 72),
+            (80, 88, 80),
+            (88, 96, 88),
+            (96, 96, 96),
+            (40, 88, 13),
+        ] {
+            for relu in [true, false] {
+                let matrix = values(input * output, 5);
+                let kernel = Kernel::Dense { matrix, input };
+                let mut conv = conv(kernel, output, 1, 1, [0; 4]);
+                conv.relu = relu;
+                let shortcut = values(7 * 5 * width, 9);
+                assert_same_bits(&conv, [7, 5, input], Some((&shortcut, width)));
+                assert_same_bits(&conv, [7, 5, input], None);
+            }
+        }
+    }
+
+    #[test]
+    fn pointwise_groups_cover_the_vectors_without_a_lone_one() {
+        for vectors in 1..=13 {
+            let groups = pointwise_groups(vectors);
+            assert_eq!(groups.iter().sum::<usize>(), vectors);
+            assert!(groups.iter().all(|&size| (1..=3).contains(&size)));
+            assert!(
+                vectors == 1 || !groups.contains(&1),
+                "{vectors}: {groups:?}"
+            );
+        }
     }
 }
