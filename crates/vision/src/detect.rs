@@ -1323,9 +1323,9 @@ fn sample_view(
                 area.fill(((x.end - x.start) * (y.end - y.start)) as f32);
             }
         }
-        // `Integral::mean`'s division, then `view_pixel`'s scaling.
+        // `Integral::mean`'s division, then `network_level`.
         for ((value, &total), &area) in out_row.iter_mut().zip(&totals).zip(&areas) {
-            *value = (total as f32 / area) / 127.5 - 1.0;
+            *value = network_level(total as f32 / area);
         }
         for (x, value) in xs.iter().zip(out_row.chunks_exact_mut(3)) {
             if !(x.inside && x.end > x.start) {
@@ -1358,8 +1358,14 @@ fn view_pixel(
         bilinear(image.as_raw(), width, height, x.centre, y.centre)
     };
     for (value, channel) in value.iter_mut().zip(rgb) {
-        *value = channel / 127.5 - 1.0;
+        *value = network_level(channel);
     }
+}
+
+/// A colour level 0..255 as the networks read it, −1..1.
+#[inline(always)]
+fn network_level(level: f32) -> f32 {
+    level / 127.5 - 1.0
 }
 
 /// Fills `out` (`side × side × 3`, −1..1) with the square `view` turned `roll` radians
@@ -1474,7 +1480,7 @@ fn sample_view_bilinear(image: &RgbImage, view: View, xs: &[Span], rows: usize, 
                 continue;
             }
             for (channel, value) in value.iter_mut().enumerate() {
-                *value = interpolate(rows, x_taps, &y_taps, channel) / 127.5 - 1.0;
+                *value = network_level(interpolate(rows, x_taps, &y_taps, channel));
             }
         }
     }
