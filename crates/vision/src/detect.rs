@@ -1248,7 +1248,7 @@ impl Integral {
         let stride = width + 1;
         let mut sums = vec![[0u32; 3]; stride * (height + 1)];
         // Row by row: the row's running sums first (one dependent chain per channel), then the
-        // row above added in a separate pass that the compiler turns into vector additions.
+        // row above added in a separate pass, in which no pixel waits for the one before.
         for (y, row) in image.as_raw().chunks_exact(3 * width.max(1)).enumerate() {
             let (above, below) = sums.split_at_mut((y + 1) * stride);
             let above = &above[y * stride + 1..];
