@@ -11,7 +11,7 @@
 //! million multiply-adds, run by the BlazeFace interpreter's convolution loops
 //! ([`PlainConv`]).
 
-use crate::blaze::network::{NetworkError, PlainConv, tensor};
+use crate::blaze::network::{Buffers, NetworkError, PlainConv, Spare, tensor};
 
 /// The converted weights, embedded (0.8 MB, f16).
 const WEIGHTS: &[u8] = include_bytes!("../../../models/onet/onet.safetensors");
@@ -61,8 +61,13 @@ impl Layer {
     }
 
     /// The convolution of a square `[side, side, input]` map, then bias and PReLU.
-    fn run(&self, map: &[f32], side: usize) -> Result<(Vec<f32>, usize), NetworkError> {
-        let (out_side, _, mut out) = self.conv.run(side, side, map)?;
+    fn run(
+        &self,
+        map: &[f32],
+        side: usize,
+        spare: &mut Spare,
+    ) -> Result<(Vec<f32>, usize), NetworkError> {
+        let (out_side, _, mut out) = self.conv.run(side, side, map, spare)?;
         prelu(&mut out, &self.slopes);
         Ok((out, out_side))
     }
@@ -82,43 +87,88 @@ fn prelu(map: &mut [f32], slopes: &[f32]) {
 
 /// Max pooling of a square `[side, side, channels]` map, as TensorFlow pools: "same" (the
 /// output side `⌈side / stride⌉`, the missing rows and columns at the end left out of the
-/// window) or "valid".
+/// window) or "valid". The output buffer comes from `spare`.
 fn max_pool(
     map: &[f32],
     side: usize,
     channels: usize,
-    kernel: usize,
-    stride: usize,
-    same: bool,
+    (kernel, stride, same): (usize, usize, bool),
+    spare: &mut Spare,
 ) -> (Vec<f32>, usize) {
     let out_side = if same {
         side.div_ceil(stride)
     } else {
         (side - kernel) / stride + 1
     };
-    let pad = if same {
-        ((out_side - 1) * stride + kernel).saturating_sub(side) / 2
-    } else {
-        0
-    };
-    let mut out = vec![f32::NEG_INFINITY; out_side * out_side * channels];
-    for oy in 0..out_side {
-        for ox in 0..out_side {
-            let target = &mut out[(oy * out_side + ox) * channels..][..channels];
-            let rows = (oy * stride).saturating_sub(pad)..(oy * stride + kernel - pad).min(side);
-            for y in rows {
-                let columns =
-                    (ox * stride).saturating_sub(pad)..(ox * stride + kernel - pad).min(side);
-                for x in columns {
-                    let source = &map[(y * side + x) * channels..][..channels];
-                    for (value, &candidate) in target.iter_mut().zip(source) {
-                        *value = value.max(candidate);
+    let mut out = spare.take(out_side * out_side * channels);
+    pulp::Arch::new().dispatch(Pool {
+        map,
+        side,
+        channels,
+        kernel,
+        stride,
+        same,
+        out_side,
+        out: &mut out,
+    });
+    (out, out_side)
+}
+
+/// [`max_pool`]'s arguments, for `pulp`'s dispatch: its loop over a pixel's channels is
+/// compiled for the processor's vector width. Each value is the largest of its window's,
+/// taken row by row from minus infinity.
+struct Pool<'a> {
+    map: &'a [f32],
+    side: usize,
+    channels: usize,
+    kernel: usize,
+    stride: usize,
+    same: bool,
+    out_side: usize,
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for Pool<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            map,
+            side,
+            channels,
+            kernel,
+            stride,
+            same,
+            out_side,
+            out,
+        } = self;
+        let pad = if same {
+            ((out_side - 1) * stride + kernel).saturating_sub(side) / 2
+        } else {
+            0
+        };
+        out.fill(f32::NEG_INFINITY);
+        for oy in 0..out_side {
+            for ox in 0..out_side {
+                let target = &mut out[(oy * out_side + ox) * channels..][..channels];
+                let rows =
+                    (oy * stride).saturating_sub(pad)..(oy * stride + kernel - pad).min(side);
+                for y in rows {
+                    let columns =
+                        (ox * stride).saturating_sub(pad)..(ox * stride + kernel - pad).min(side);
+                    for x in columns {
+                        let source = &map[(y * side + x) * channels..][..channels];
+                        for (value, &candidate) in target.iter_mut().zip(source) {
+                            if candidate > *value {
+                                *value = candidate;
+                            }
+                        }
                     }
                 }
             }
         }
     }
-    (out, out_side)
 }
 
 /// What the network says of a close-up.
@@ -143,6 +193,8 @@ pub(crate) struct Onet {
     /// The three heads side by side, as a 1×1 convolution from 256 to 16 values (face logits
     /// 2, box 4, landmarks 10).
     heads: PlainConv,
+    /// Maps kept from one read to the next (see the BlazeFace interpreter's buffers).
+    buffers: Buffers,
 }
 
 /// Values out of the last convolution: 3×3×128.
@@ -196,6 +248,7 @@ impl Onet {
             dense: PlainConv::new(1, FLAT, dense, dense_bias)?,
             dense_slopes,
             heads: PlainConv::new(1, HIDDEN, heads, heads_bias)?,
+            buffers: Buffers::default(),
         })
     }
 
@@ -208,29 +261,48 @@ impl Onet {
                 pixels.len()
             )));
         }
+        let mut spare = self.buffers.take(pixels.len());
+        let reading = self.read_with(pixels, &mut spare);
+        self.buffers.put_back(pixels.len(), spare);
+        reading
+    }
+
+    /// [`Onet::read`] with its maps taken from, and given back to, `spare`.
+    fn read_with(&self, pixels: &[f32], spare: &mut Spare) -> Result<Reading, NetworkError> {
         let [first, second, third, fourth] = &self.layers;
-        let (map, side) = first.run(pixels, SIDE)?;
-        let (map, side) = max_pool(&map, side, first.output(), 3, 2, true);
-        let (map, side) = second.run(&map, side)?;
-        let (map, side) = max_pool(&map, side, second.output(), 3, 2, false);
-        let (map, side) = third.run(&map, side)?;
-        let (map, side) = max_pool(&map, side, third.output(), 2, 2, true);
-        let (map, side) = fourth.run(&map, side)?;
+        let (map, side) = first.run(pixels, SIDE, spare)?;
+        let (pooled, side) = max_pool(&map, side, first.output(), (3, 2, true), spare);
+        spare.give_buffer(map);
+        let (map, side) = second.run(&pooled, side, spare)?;
+        spare.give_buffer(pooled);
+        let (pooled, side) = max_pool(&map, side, second.output(), (3, 2, false), spare);
+        spare.give_buffer(map);
+        let (map, side) = third.run(&pooled, side, spare)?;
+        spare.give_buffer(pooled);
+        let (pooled, side) = max_pool(&map, side, third.output(), (2, 2, true), spare);
+        spare.give_buffer(map);
+        let (map, side) = fourth.run(&pooled, side, spare)?;
+        spare.give_buffer(pooled);
         // Keras permutes the map to (x, y, channel) before flattening it.
         let channels = fourth.output();
-        let mut flat = vec![0.0f32; side * side * channels];
+        let mut flat = spare.take(side * side * channels);
         for (index, pixel) in map.chunks_exact(channels).enumerate() {
             let (y, x) = (index / side, index % side);
             flat[(x * side + y) * channels..][..channels].copy_from_slice(pixel);
         }
-        let (_, _, mut hidden) = self.dense.run(1, 1, &flat)?;
+        spare.give_buffer(map);
+        let (_, _, mut hidden) = self.dense.run(1, 1, &flat, spare)?;
+        spare.give_buffer(flat);
         prelu(&mut hidden, &self.dense_slopes);
-        let (_, _, heads) = self.heads.run(1, 1, &hidden)?;
-        Ok(Reading {
+        let (_, _, heads) = self.heads.run(1, 1, &hidden, spare)?;
+        spare.give_buffer(hidden);
+        let reading = Reading {
             face: 1.0 / (1.0 + (heads[0] - heads[1]).exp()),
             offsets: std::array::from_fn(|index| heads[2 + index]),
             landmarks: std::array::from_fn(|index| heads[6 + index]),
-        })
+        };
+        spare.give_buffer(heads);
+        Ok(reading)
     }
 }
 
@@ -261,7 +333,13 @@ mod tests {
             0.354683, 0.729913, 0.501606, 0.292420, 0.608103, 0.242640, 0.275581, 0.581184,
             0.736337, 0.794537,
         ];
-        let reading = Onet::embedded().unwrap().read(&test_pattern()).unwrap();
+        let onet = Onet::embedded().unwrap();
+        let reading = onet.read(&test_pattern()).unwrap();
+        // A second read, of another close-up and then of the same one, takes its maps from the
+        // buffers the first one left: the same answer, to the bit.
+        let other: Vec<f32> = test_pattern().iter().map(|value| -value).collect();
+        assert_ne!(onet.read(&other).unwrap(), reading);
+        assert_eq!(onet.read(&test_pattern()).unwrap(), reading);
         assert!((reading.face - face).abs() < 2e-6, "{reading:?}");
         for (got, want) in reading.offsets.iter().zip(offsets) {
             assert!((got - want).abs() < 2e-5, "{reading:?}");
@@ -275,10 +353,13 @@ mod tests {
     fn same_pooling_keeps_the_partial_window_at_the_end() {
         // A 3×3 single-channel map pooled 2/2 "same": windows {0,1}, {2}.
         let map: Vec<f32> = (0..9).map(|value| value as f32).collect();
-        let (out, side) = max_pool(&map, 3, 1, 2, 2, true);
+        // From a buffer an earlier read left behind: every value is written anew.
+        let mut spare = Spare::default();
+        spare.give_buffer(vec![f32::NAN; 16]);
+        let (out, side) = max_pool(&map, 3, 1, (2, 2, true), &mut spare);
         assert_eq!(side, 2);
         assert_eq!(out, [4.0, 5.0, 7.0, 8.0]);
-        let (out, side) = max_pool(&map, 3, 1, 3, 2, false);
+        let (out, side) = max_pool(&map, 3, 1, (3, 2, false), &mut spare);
         assert_eq!((side, out), (1, vec![8.0]));
     }
 }

@@ -257,7 +257,7 @@ pub(crate) struct Network {
 /// order, and never has to write zeros into a buffer grown to fit. At most a few megabytes
 /// for each size.
 #[derive(Debug, Default)]
-struct Buffers(std::sync::Mutex<Vec<(usize, Vec<Vec<f32>>)>>);
+pub(crate) struct Buffers(std::sync::Mutex<Vec<(usize, Vec<Vec<f32>>)>>);
 
 impl Buffers {
     /// How many picture sizes keep their buffers.
@@ -265,7 +265,7 @@ impl Buffers {
 
     /// The buffers kept for pictures of `size` values, for one run; a run of that size beside
     /// it in another thread starts without.
-    fn take(&self, size: usize) -> Spare {
+    pub(crate) fn take(&self, size: usize) -> Spare {
         let mut kept = self
             .0
             .lock()
@@ -279,7 +279,7 @@ impl Buffers {
     /// Keeps a run's largest buffers (the input pictures join them) for its picture size,
     /// unless another run of that size has already put its own back; the size run longest ago
     /// makes room when too many are kept.
-    fn put_back(&self, size: usize, mut spare: Spare) {
+    pub(crate) fn put_back(&self, size: usize, mut spare: Spare) {
         /// More than a run of either model has in use at once.
         const KEPT: usize = 12;
         spare
@@ -307,14 +307,15 @@ impl Clone for Buffers {
 }
 
 /// The free buffers of one run.
-struct Spare(Vec<Vec<f32>>);
+#[derive(Default)]
+pub(crate) struct Spare(Vec<Vec<f32>>);
 
 impl Spare {
     /// A buffer of `len` values, with whatever it held before: the caller overwrites them all
     /// (or fills it first). One of exactly that length if there is one (the next run of a
     /// picture of the same size asks for the same lengths in the same order), else the
     /// smallest that can hold it; growing a shortened one writes zeros to the part regained.
-    fn take(&mut self, len: usize) -> Vec<f32> {
+    pub(crate) fn take(&mut self, len: usize) -> Vec<f32> {
         let exact = self.0.iter().position(|buffer| buffer.len() == len);
         let best = exact.or_else(|| {
             (self.0.iter().enumerate())
@@ -337,7 +338,7 @@ impl Spare {
         }
     }
 
-    fn give_buffer(&mut self, buffer: Vec<f32>) {
+    pub(crate) fn give_buffer(&mut self, buffer: Vec<f32>) {
         self.0.push(buffer);
     }
 }
@@ -1045,12 +1046,13 @@ impl PlainConv {
     }
 
     /// The convolution of one `[height, width, input]` map: the output's height, width and
-    /// values `[height, width, output]`.
+    /// values `[height, width, output]`, in a buffer from `spare`.
     pub(crate) fn run(
         &self,
         height: usize,
         width: usize,
         x: &[f32],
+        spare: &mut Spare,
     ) -> Result<(usize, usize, Vec<f32>), NetworkError> {
         let Kernel::Dense { input, .. } = self.0.kernel else {
             return Err(graph_error("a depthwise plain convolution"));
@@ -1061,9 +1063,8 @@ impl PlainConv {
                 x.len()
             )));
         }
-        let mut spare = Spare(Vec::new());
         let ([_, out_height, out_width, _], out) =
-            self.0.run([1, height, width, input], x, None, &mut spare)?;
+            self.0.run([1, height, width, input], x, None, spare)?;
         Ok((out_height, out_width, out))
     }
 }
@@ -1109,32 +1110,46 @@ impl Conv {
                     )));
                 }
                 if !pointwise {
-                    // The first layer's 5×5 (or 3×3) convolution of the RGB input: with 3 input
-                    // channels a direct loop beats an im2col copy plus a matrix product.
+                    // A first layer's 5×5 (or 3×3) convolution of the RGB input, or one of
+                    // ONet's: a direct loop beats an im2col copy plus a matrix product. It reads
+                    // the input in a zero-padded frame, so that every patch row is one
+                    // contiguous run of `kw·in` values, or the input itself when there is no
+                    // padding (ONet's valid convolutions).
                     let [top, bottom, left, right] = self.pad;
                     let (ph, pw) = (h + top + bottom, w + left + right);
-                    let mut frame = spare.take(n * ph * pw * c);
-                    // Zeros around each picture; [`DenseRun`] copies the picture inside.
-                    for picture in frame.chunks_exact_mut(ph * pw * c) {
-                        let (above, rest) = picture.split_at_mut(top * pw * c);
-                        let (inside, below) = rest.split_at_mut(h * pw * c);
-                        above.fill(0.0);
-                        below.fill(0.0);
-                        for row in inside.chunks_exact_mut(pw * c) {
-                            row[..left * c].fill(0.0);
-                            row[(left + w) * c..].fill(0.0);
+                    let frame = (self.pad != [0; 4]).then(|| {
+                        let mut frame = spare.take(n * ph * pw * c);
+                        for (picture, x) in frame
+                            .chunks_exact_mut(ph * pw * c)
+                            .zip(x.chunks_exact(h * w * c))
+                        {
+                            let (above, rest) = picture.split_at_mut(top * pw * c);
+                            let (inside, below) = rest.split_at_mut(h * pw * c);
+                            above.fill(0.0);
+                            below.fill(0.0);
+                            for (row, x) in
+                                inside.chunks_exact_mut(pw * c).zip(x.chunks_exact(w * c))
+                            {
+                                let (before, rest) = row.split_at_mut(left * c);
+                                let (picture_row, after) = rest.split_at_mut(w * c);
+                                before.fill(0.0);
+                                picture_row.copy_from_slice(x);
+                                after.fill(0.0);
+                            }
                         }
-                    }
+                        frame
+                    });
                     pulp::Arch::new().dispatch(DenseRun {
                         conv: self,
                         matrix,
-                        shape,
-                        x,
-                        frame: &mut frame,
+                        padded_shape: [n, ph, pw, c],
+                        padded: frame.as_deref().unwrap_or(x),
                         out_side: [oh, ow],
                         out: &mut out,
                     });
-                    spare.give_buffer(frame);
+                    if let Some(frame) = frame {
+                        spare.give_buffer(frame);
+                    }
                     return Ok((out_shape, out));
                 }
                 if self.output >= pulp::Arch::new().dispatch(Lanes) {
@@ -1514,11 +1529,10 @@ struct DenseRun<'a> {
     conv: &'a Conv,
     /// `[(ky, kx, in), out]`.
     matrix: &'a [f32],
-    shape: [usize; 4],
-    x: &'a [f32],
-    /// The zero-padded input, `[n, h + top + bottom, w + left + right, in]`: zeros around
-    /// each picture, which is copied in here.
-    frame: &'a mut [f32],
+    /// `[n, h + top + bottom, w + left + right, in]`.
+    padded_shape: [usize; 4],
+    /// The zero-padded input.
+    padded: &'a [f32],
     out_side: [usize; 2],
     out: &'a mut [f32],
 }
@@ -1530,26 +1544,21 @@ impl pulp::WithSimd for DenseRun<'_> {
     /// from zero, then adds the bias: the order and rounding of `matrixmultiply`'s kernel on an
     /// im2col matrix (one pass, as the depth of the BlazeFace and CenterFace first layers is
     /// below its 256-deep blocks), so the results are the same bits. ONet's deeper
-    /// convolutions ([`PlainConv`], up to 576) are summed in one pass too. The input is first
-    /// copied into a zero-padded frame, so that every patch row is one contiguous run of
-    /// `kw·in` values.
+    /// convolutions ([`PlainConv`], up to 576) are summed in one pass too.
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
         let Self {
             conv,
             matrix,
-            shape: [_, h, w, c],
-            x,
-            frame,
+            padded_shape: [_, ph, pw, c],
+            padded,
             out_side: [oh, ow],
             out,
         } = self;
         let [kh, kw] = conv.size;
         let [sy, sx] = conv.stride;
-        let [top, bottom, left, right] = conv.pad;
         let lanes = S::F32_LANES;
         let outputs = conv.output;
-        let (ph, pw) = (h + top + bottom, w + left + right);
         if outputs >= lanes {
             let starts: Vec<usize> = (0..outputs.div_ceil(lanes))
                 .map(|chunk| (chunk * lanes).min(outputs - lanes))
@@ -1564,12 +1573,7 @@ impl pulp::WithSimd for DenseRun<'_> {
             // Four pixels by up to four vectors of sums in registers with 32 of them (AVX-512),
             // by up to three with 16.
             let group_size = if lanes >= 16 { 4 } else { 3 };
-            for (b, frame) in frame.chunks_exact_mut(ph * pw * c).enumerate() {
-                for y in 0..h {
-                    frame[((y + top) * pw + left) * c..][..w * c]
-                        .copy_from_slice(&x[(b * h + y) * w * c..][..w * c]);
-                }
-                let frame = &*frame;
+            for (b, frame) in padded.chunks_exact(ph * pw * c).enumerate() {
                 for oy in 0..oh {
                     let out_row = &mut out[(b * oh + oy) * ow * outputs..][..ow * outputs];
                     let patch = |ox: usize| &frame[(oy * sy * pw + ox * sx) * c..];
@@ -1615,11 +1619,7 @@ impl pulp::WithSimd for DenseRun<'_> {
         bias[..outputs].copy_from_slice(&conv.bias);
         let (weights, _) = S::as_simd_f32s(&weights);
         let (bias, _) = S::as_simd_f32s(&bias);
-        for (b, frame) in frame.chunks_exact_mut(ph * pw * c).enumerate() {
-            for y in 0..h {
-                frame[((y + top) * pw + left) * c..][..w * c]
-                    .copy_from_slice(&x[(b * h + y) * w * c..][..w * c]);
-            }
+        for (b, frame) in padded.chunks_exact(ph * pw * c).enumerate() {
             for oy in 0..oh {
                 let rows: Vec<&[f32]> = (0..kh)
                     .map(|ky| &frame[(oy * sy + ky) * pw * c..][..pw * c])
