@@ -4,8 +4,12 @@
 //!
 //! This crate does not find faces (that is `vision`) and does not train (that is `train`); it
 //! defines the network, loads weights (the shipped ones are embedded in the binary) and
-//! classifies crops. Inference runs on burn's pure-Rust `flex` CPU backend.
+//! classifies crops. The network is defined and loaded with burn (training, in `train`, runs
+//! on burn's `flex` backend); classifying runs it on plain arrays with `ndarray`'s matrix
+//! products (the private `inference` module), faster than burn for the one or two faces of a
+//! photo (`docs/performance.md`).
 
+mod inference;
 mod model;
 mod network;
 mod preprocess;

@@ -4,12 +4,18 @@ use std::path::Path;
 
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
-use burn::tensor::activation::softmax;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::inference::Inference;
 use crate::network::{ExpressionNet, NetworkConfig};
-use crate::preprocess::{FaceCrop, faces_to_tensor, mirror};
+use crate::preprocess::{FaceCrop, mirror, normalise_into};
 use crate::{ExpressionError, FACE_PIXELS, Probabilities};
+
+/// The most faces one thread reads in one pass. A batch is split into as many chunks as the
+/// current rayon pool has threads, each at most this long (a face and its mirror image are read
+/// side by side on two threads, together on one).
+const CHUNK: usize = 8;
 
 /// File name of the weights inside a model directory.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -85,12 +91,11 @@ pub struct ModelFiles<'a> {
 /// A trained expression model ready for inference. Load it once and share it.
 #[derive(Debug, Clone)]
 pub struct ExpressionModel {
-    /// The network with its batch norms folded into the convolutions.
-    net: ExpressionNet,
+    /// The network with its batch norms folded into the convolutions, as plain arrays.
+    net: Inference,
     config: NetworkConfig,
     /// Trainable parameters of the network as trained (before folding).
     parameters: usize,
-    device: Device,
 }
 
 /// The shipped model, compiled into the binary (see `models/expression/README.md`).
@@ -152,13 +157,11 @@ impl ExpressionModel {
 
     /// Wraps a network already in memory (e.g. straight from training).
     pub fn from_network(net: ExpressionNet, config: NetworkConfig) -> Self {
-        let device = Device::flex();
         let net = net.valid();
         Self {
             parameters: net.num_params(),
-            net: net.fold_batch_norm(),
+            net: Inference::new(&net.fold_batch_norm()),
             config,
-            device,
         }
     }
 
@@ -211,17 +214,43 @@ impl ExpressionModel {
         &self,
         faces: impl IntoIterator<Item = &'a [u8; FACE_PIXELS]>,
     ) -> Result<Vec<Probabilities>, ExpressionError> {
-        let batch = faces_to_tensor(faces, &self.device);
-        let values: Vec<f32> = softmax(self.net.forward(batch), 1)
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|_| ExpressionError::NonFinite)?;
-        if values.iter().any(|p| !p.is_finite()) {
-            return Err(ExpressionError::NonFinite);
-        }
-        Ok(values
+        let faces: Vec<&[u8; FACE_PIXELS]> = faces.into_iter().collect();
+        let read = |chunk: &[&[u8; FACE_PIXELS]]| {
+            let mut input = vec![0.0; chunk.len() * FACE_PIXELS];
+            for (face, values) in chunk.iter().zip(input.chunks_exact_mut(FACE_PIXELS)) {
+                normalise_into(face, values);
+            }
+            let mut logits = Vec::with_capacity(chunk.len() * mood::EMOTION_COUNT);
+            self.net.logits(&input, &mut logits);
+            logits
+        };
+        let chunk = faces
+            .len()
+            .div_ceil(rayon::current_num_threads())
+            .clamp(1, CHUNK);
+        let logits: Vec<f32> = if chunk >= faces.len() {
+            read(&faces)
+        } else {
+            faces.par_chunks(chunk).flat_map_iter(read).collect()
+        };
+        logits
             .chunks_exact(mood::EMOTION_COUNT)
-            .map(|row| std::array::from_fn(|i| row[i]))
-            .collect())
+            .map(softmax)
+            .collect()
+    }
+}
+
+/// The softmax of one face's logits; an error if they are not finite numbers.
+fn softmax(logits: &[f32]) -> Result<Probabilities, ExpressionError> {
+    let peak = logits
+        .iter()
+        .fold(f32::NEG_INFINITY, |peak, &v| peak.max(v));
+    let exp: Probabilities = std::array::from_fn(|i| (logits[i] - peak).exp());
+    let sum: f32 = exp.iter().sum();
+    let probabilities = exp.map(|value| value / sum);
+    if probabilities.iter().all(|p| p.is_finite()) {
+        Ok(probabilities)
+    } else {
+        Err(ExpressionError::NonFinite)
     }
 }

@@ -59,7 +59,7 @@ impl NetworkConfig {
 /// `convs` × (3×3 convolution → batch norm → ReLU), then 2×2 max pooling.
 #[derive(Module, Debug)]
 pub struct ConvBlock {
-    convs: Vec<Conv2d>,
+    pub(crate) convs: Vec<Conv2d>,
     norms: Vec<BatchNorm>,
     pool: MaxPool2d,
 }
@@ -131,10 +131,10 @@ impl ConvBlock {
 /// The network: conv blocks, then dropout → hidden linear → ReLU → dropout → 7 logits.
 #[derive(Module, Debug)]
 pub struct ExpressionNet {
-    blocks: Vec<ConvBlock>,
+    pub(crate) blocks: Vec<ConvBlock>,
     dropout: Dropout,
-    hidden: Linear,
-    output: Linear,
+    pub(crate) hidden: Linear,
+    pub(crate) output: Linear,
 }
 
 impl ExpressionNet {
