@@ -73,13 +73,10 @@ fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
 impl Inference {
     /// The inference network of `net`, whose batch norms must be folded already.
     pub(crate) fn new(net: &ExpressionNet) -> Self {
-        let mut side = FACE_SIDE;
-        let mut channels = 1;
         let blocks = net
             .blocks
             .iter()
             .map(|block| {
-                side /= 2;
                 block
                     .convs
                     .iter()
@@ -97,26 +94,24 @@ impl Inference {
                                 }
                             }
                         }
-                        let bias = conv
-                            .bias
-                            .as_ref()
-                            .map_or_else(|| vec![0.0; output], |bias| values(bias.val()));
-                        channels = output;
                         Conv {
                             input,
                             output,
                             weights,
-                            bias,
+                            bias: bias(conv.bias.as_ref(), output),
                         }
                     })
                     .collect()
             })
             .collect();
         // burn flattens the last map as `[channels, side, side]`; here it is
-        // `[side, side, channels]`, so the hidden layer's rows are put in that order.
+        // `[side, side, channels]`, so the hidden layer's rows are put in that order. Every
+        // block halves the side (`NetworkConfig::init`).
         let hidden = dense(&net.hidden);
-        let mut weights = vec![0.0; hidden.weights.len()];
+        let side = FACE_SIDE >> net.blocks.len();
         let pixels = side * side;
+        let channels = hidden.input / pixels;
+        let mut weights = vec![0.0; hidden.weights.len()];
         for c in 0..channels {
             for p in 0..pixels {
                 let from = (c * pixels + p) * hidden.output;
@@ -166,11 +161,13 @@ fn dense(linear: &burn::nn::Linear) -> Dense {
         input,
         output,
         weights: values(linear.weight.val()),
-        bias: linear
-            .bias
-            .as_ref()
-            .map_or_else(|| vec![0.0; output], |bias| values(bias.val())),
+        bias: bias(linear.bias.as_ref(), output),
     }
+}
+
+/// A layer's bias, or `output` zeros for a layer without one.
+fn bias(bias: Option<&burn::module::Param<Tensor<1>>>, output: usize) -> Vec<f32> {
+    bias.map_or_else(|| vec![0.0; output], |bias| values(bias.val()))
 }
 
 impl Conv {

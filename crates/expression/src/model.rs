@@ -196,12 +196,13 @@ impl ExpressionModel {
             return Ok(Vec::new());
         }
         if !tta {
-            return self.probabilities(faces.iter().copied());
+            return self.probabilities(&faces);
         }
         // The faces and their mirror images go through the network as one batch: one pass over
         // twice the faces costs less than two passes.
         let mirrored: Vec<[u8; FACE_PIXELS]> = faces.iter().map(|face| mirror(face)).collect();
-        let both = self.probabilities(faces.iter().copied().chain(mirrored.iter()))?;
+        let both: Vec<&[u8; FACE_PIXELS]> = faces.iter().copied().chain(&mirrored).collect();
+        let both = self.probabilities(&both)?;
         let (plain, flipped) = both.split_at(faces.len());
         Ok(plain
             .iter()
@@ -210,11 +211,10 @@ impl ExpressionModel {
             .collect())
     }
 
-    fn probabilities<'a>(
+    fn probabilities(
         &self,
-        faces: impl IntoIterator<Item = &'a [u8; FACE_PIXELS]>,
+        faces: &[&[u8; FACE_PIXELS]],
     ) -> Result<Vec<Probabilities>, ExpressionError> {
-        let faces: Vec<&[u8; FACE_PIXELS]> = faces.into_iter().collect();
         let read = |chunk: &[&[u8; FACE_PIXELS]]| {
             let mut input = vec![0.0; chunk.len() * FACE_PIXELS];
             for (face, values) in chunk.iter().zip(input.chunks_exact_mut(FACE_PIXELS)) {
@@ -229,7 +229,7 @@ impl ExpressionModel {
             .div_ceil(rayon::current_num_threads())
             .clamp(1, CHUNK);
         let logits: Vec<f32> = if chunk >= faces.len() {
-            read(&faces)
+            read(faces)
         } else {
             faces.par_chunks(chunk).flat_map_iter(read).collect()
         };
