@@ -1,9 +1,10 @@
 //! Decode and face detection time for a typical webcam frame (640×480) and a typical phone
-//! photo (4000×3000), JPEG, on one thread (the detector's networks run in a one-thread rayon
-//! pool). The pictures are made here: a smooth scene with texture and no face, so `detect`
-//! includes the second look (CenterFace) and the turned search a photo without a face gets;
-//! `detect, views alone` is the BlazeFace views with their verifying close-ups (the SeetaFace
-//! cascade and ONet), without those two.
+//! photo (4000×3000), JPEG, on one thread (the detector runs in a one-thread rayon pool). The
+//! pictures are made here: a smooth scene with texture and no face, so `detect` includes the
+//! second look (CenterFace) and the turned search a photo without a face gets; `detect, views
+//! alone` is the BlazeFace views with their verifying close-ups (the SeetaFace cascade and
+//! ONet), without those two; `detect, all cores` is `detect` in a pool of as many threads as
+//! the machine has cores, among which the detector splits its work.
 
 // criterion_group! defines a public function without documentation.
 #![allow(missing_docs)]
@@ -58,6 +59,10 @@ fn bench(c: &mut Criterion) {
         .num_threads(1)
         .build()
         .expect("a one-thread pool");
+    let all_cores = rayon::ThreadPoolBuilder::new()
+        .num_threads(std::thread::available_parallelism().map_or(1, usize::from))
+        .build()
+        .expect("a pool of all cores");
     for (width, height) in [(640, 480), (4000, 3000)] {
         let jpeg = scene_jpeg(width, height);
         let decoded = vision::decode(&jpeg).expect("the generated JPEG decodes");
@@ -66,6 +71,9 @@ fn bench(c: &mut Criterion) {
         group.bench_function("decode", |b| b.iter(|| vision::decode(black_box(&jpeg))));
         group.bench_function("detect", |b| {
             b.iter(|| pool.install(|| detector.detect(black_box(&decoded))))
+        });
+        group.bench_function("detect, all cores", |b| {
+            b.iter(|| all_cores.install(|| detector.detect(black_box(&decoded))))
         });
         group.bench_function("detect, views alone", |b| {
             b.iter(|| pool.install(|| blaze_only.detect(black_box(&decoded))))

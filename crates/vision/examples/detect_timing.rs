@@ -12,6 +12,8 @@
 //! `VISION_COMPARE=no_upright_check` against no upright check of the less sure faces,
 //! `VISION_COMPARE=no_turned_search` against no turned search on photos without a face,
 //! `VISION_COMPARE=no_onet` against no ONet (the cascade alone confirms, no veto).
+//! `VISION_THREADS=N` times it on a rayon pool of N threads instead of one (the networks'
+//! larger layers are then split across them).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -129,10 +131,17 @@ fn main() -> anyhow::Result<()> {
         ),
     };
     let on = FaceDetector::with_settings(settings)?;
+    let threads: usize = std::env::var("VISION_THREADS")
+        .ok()
+        .map(|text| text.parse())
+        .transpose()?
+        .unwrap_or(1);
     println!(
-        "the default views (default) against {other}; {rounds} rounds, median ms per photo, one thread"
+        "the default views (default) against {other}; {rounds} rounds, median ms per photo, {threads} thread(s)"
     );
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
     pool.install(|| -> anyhow::Result<()> {
         for (name, images) in &pictures {
             let rounds = if images.len() > 1 {

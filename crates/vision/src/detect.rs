@@ -13,7 +13,10 @@
 //! nothing either, searched again turned a quarter, half and three quarters round (the turned
 //! search), for faces lying on their side or upside down.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use image::{DynamicImage, RgbImage, imageops};
+use rayon::prelude::*;
 
 use crate::blaze::network::NetworkError;
 use crate::blaze::{self, Blaze, BlazeModel, Detection, KEYPOINTS};
@@ -449,34 +452,71 @@ impl FaceDetector {
                 }
             }
         }
-        let mut found = Vec::new();
-        found.extend(self.read_views(
-            &self.short,
-            working,
-            integral,
-            &short_views,
-            self.settings.score_threshold,
-        ));
-        found.extend(self.read_views(
-            &self.short,
-            working,
-            integral,
-            &tiles,
-            self.settings.tile_threshold,
-        ));
         let shorter = working.width().min(working.height()) as f32;
-        let fills_the_frame = found.iter().any(|detection| {
-            (detection.x_max - detection.x_min).min(detection.y_max - detection.y_min)
-                >= self.settings.skip_large_view_above * shorter
-        });
-        if self.settings.large_view_side > 0 && !fills_the_frame {
-            let (sure, candidates) = self.read_large_view(working, integral);
-            found.extend(sure.into_iter().filter(|face| {
-                self.settings.onet_veto.is_none_or(|veto| {
-                    self.onet_reads(working, integral, face, true)
-                        .is_none_or(|face| face >= veto)
+        let fills_the_frame = |found: &[Detection]| {
+            found.iter().any(|detection| {
+                (detection.x_max - detection.x_min).min(detection.y_max - detection.y_min)
+                    >= self.settings.skip_large_view_above * shorter
+            })
+        };
+        // The large view is read beside the other views when the rayon pool has a thread free
+        // (after them, on this thread, when it has not), and called off, between two of its
+        // layers, as soon as they find a face that fills the frame: its result is used only
+        // when they do not, so the faces found are the same either way.
+        let frame_filled = AtomicBool::new(false);
+        let (mut found, large) = rayon::join(
+            || {
+                // One view at a time, the last (the padded view, where a selfie's face is the
+                // size the model knows best) first, so that a face filling the frame calls the
+                // large view off after one picture instead of two; `found` keeps the views'
+                // order, so the merge is the same.
+                let mut per_view = vec![Vec::new(); short_views.len()];
+                for (view, found) in short_views.iter().zip(&mut per_view).rev() {
+                    *found = self.read_views(
+                        &self.short,
+                        working,
+                        integral,
+                        std::slice::from_ref(view),
+                        self.settings.score_threshold,
+                    );
+                    if fills_the_frame(found) {
+                        frame_filled.store(true, Ordering::Relaxed);
+                    }
+                }
+                let mut found: Vec<Detection> = per_view.into_iter().flatten().collect();
+                found.extend(self.read_views(
+                    &self.short,
+                    working,
+                    integral,
+                    &tiles,
+                    self.settings.tile_threshold,
+                ));
+                if fills_the_frame(&found) {
+                    frame_filled.store(true, Ordering::Relaxed);
+                }
+                found
+            },
+            || {
+                (self.settings.large_view_side > 0)
+                    .then(|| self.read_large_view(working, integral, &frame_filled))
+                    .flatten()
+            },
+        );
+        if let Some((sure, candidates)) = large.filter(|_| !fills_the_frame(&found)) {
+            let kept: Vec<bool> = sure
+                .par_iter()
+                .map(|face| {
+                    self.settings.onet_veto.is_none_or(|veto| {
+                        self.onet_reads(working, integral, face, true)
+                            .is_none_or(|face| face >= veto)
+                    })
                 })
-            }));
+                .collect();
+            found.extend(
+                sure.into_iter()
+                    .zip(kept)
+                    .filter_map(|(face, kept)| kept.then_some(face)),
+            );
             let confirmed = self.confirm(working, integral, &found, candidates, false);
             found.extend(confirmed);
         }
@@ -498,15 +538,22 @@ impl FaceDetector {
     /// the face stands upright). A face found in two turns keeps its better reading.
     fn search_turned(&self, working: &RgbImage, threshold: f32) -> Vec<Detection> {
         let size = (working.width() as f32, working.height() as f32);
-        let mut found = Vec::new();
-        for turns in 1..4 {
-            let turned = turn(working, turns);
-            let integral = Integral::new(&turned);
-            let mut faces = self.find_faces(&turned, &integral);
-            faces.retain(|face| face.score >= threshold);
-            let confirmed = self.confirm(&turned, &integral, &[], faces, true);
-            found.extend(confirmed.iter().map(|face| turn_back(face, turns, size)));
-        }
+        // The three turns side by side on the rayon pool's threads, their faces in turn order.
+        let per_turn: Vec<Vec<Detection>> = (1..4usize)
+            .into_par_iter()
+            .map(|turns| {
+                let turned = turn(working, turns);
+                let integral = Integral::new(&turned);
+                let mut faces = self.find_faces(&turned, &integral);
+                faces.retain(|face| face.score >= threshold);
+                let confirmed = self.confirm(&turned, &integral, &[], faces, true);
+                confirmed
+                    .iter()
+                    .map(|face| turn_back(face, turns, size))
+                    .collect()
+            })
+            .collect();
+        let mut found: Vec<Detection> = per_turn.into_iter().flatten().collect();
         found.sort_by(|a, b| b.score.total_cmp(&a.score));
         let mut kept: Vec<Detection> = Vec::new();
         for face in found {
@@ -630,35 +677,46 @@ impl FaceDetector {
         candidates.retain(|candidate| is_new(candidate, found, self.settings.merge_overlap));
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
         candidates.truncate(self.settings.max_close_ups);
-        let mut pixels = vec![0.0f32; 3 * CLOSE_UP * CLOSE_UP];
+        // Each candidate's close-ups on a thread of the rayon pool (in order on this thread
+        // when no other is free).
+        let confirmed: Vec<bool> = candidates
+            .par_iter()
+            .map_init(
+                || vec![0.0f32; 3 * CLOSE_UP * CLOSE_UP],
+                |pixels, candidate| {
+                    let view = View::around(candidate, self.settings.close_up_side);
+                    sample_view(working, integral, view, (CLOSE_UP, CLOSE_UP), pixels);
+                    let level =
+                        |value: f32| ((value + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8;
+                    let grey: Vec<u8> = pixels
+                        .chunks_exact(3)
+                        .map(|rgb| luma_bt601(level(rgb[0]), level(rgb[1]), level(rgb[2])))
+                        .collect();
+                    let scale = view.width / CLOSE_UP as f32;
+                    let side = CLOSE_UP as u32;
+                    let cascade_confirms =
+                        self.cascade.detect(&grey, side, side).iter().any(|face| {
+                            let half = face.side as f32 / 2.0;
+                            let x = view.left + (face.x as f32 + half) * scale;
+                            let y = view.top + (face.y as f32 + half) * scale;
+                            (candidate.x_min..candidate.x_max).contains(&x)
+                                && (candidate.y_min..candidate.y_max).contains(&y)
+                        });
+                    cascade_confirms
+                        || self.settings.onet_confirm.is_some_and(|threshold| {
+                            let confirms = |turned: bool| {
+                                self.onet_reads(working, integral, candidate, turned)
+                                    .is_some_and(|face| face >= threshold)
+                            };
+                            confirms(false) || (also_level && confirms(true))
+                        })
+                },
+            )
+            .collect();
         candidates
             .into_iter()
-            .filter(|candidate| {
-                let view = View::around(candidate, self.settings.close_up_side);
-                sample_view(working, integral, view, (CLOSE_UP, CLOSE_UP), &mut pixels);
-                let level = |value: f32| ((value + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8;
-                let grey: Vec<u8> = pixels
-                    .chunks_exact(3)
-                    .map(|rgb| luma_bt601(level(rgb[0]), level(rgb[1]), level(rgb[2])))
-                    .collect();
-                let scale = view.width / CLOSE_UP as f32;
-                let side = CLOSE_UP as u32;
-                let cascade_confirms = self.cascade.detect(&grey, side, side).iter().any(|face| {
-                    let half = face.side as f32 / 2.0;
-                    let x = view.left + (face.x as f32 + half) * scale;
-                    let y = view.top + (face.y as f32 + half) * scale;
-                    (candidate.x_min..candidate.x_max).contains(&x)
-                        && (candidate.y_min..candidate.y_max).contains(&y)
-                });
-                cascade_confirms
-                    || self.settings.onet_confirm.is_some_and(|threshold| {
-                        let confirms = |turned: bool| {
-                            self.onet_reads(working, integral, candidate, turned)
-                                .is_some_and(|face| face >= threshold)
-                        };
-                        confirms(false) || (also_level && confirms(true))
-                    })
-            })
+            .zip(confirmed)
+            .filter_map(|(candidate, confirmed)| confirmed.then_some(candidate))
             .collect()
     }
 
@@ -790,11 +848,16 @@ impl FaceDetector {
     /// multiples of 16) and returns, in working-image pixels, the detections that reach
     /// `tile_threshold` and, apart, the candidates that reach only `candidate_threshold` (each
     /// group merged on its own, so the first is what it would be without candidates).
+    /// `None` if `stop` was set before the network was through.
     fn read_large_view(
         &self,
         working: &RgbImage,
         integral: &Integral,
-    ) -> (Vec<Detection>, Vec<Detection>) {
+        stop: &AtomicBool,
+    ) -> Option<(Vec<Detection>, Vec<Detection>)> {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
         let long = working.width().max(working.height()) as f32;
         let step = long / self.settings.large_view_side as f32;
         let (view, (input_width, input_height), pixels) =
@@ -803,9 +866,10 @@ impl FaceDetector {
         let lowest = sure.min(self.settings.candidate_threshold);
         match self
             .short
-            .detect_sized(pixels, input_height, input_width, lowest)
+            .detect_sized(pixels, input_height, input_width, lowest, stop)
         {
-            Ok(detections) => {
+            Ok(None) => None,
+            Ok(Some(detections)) => {
                 let (sure, candidates): (Vec<_>, Vec<_>) = detections
                     .into_iter()
                     .partition(|detection| detection.score >= sure);
@@ -815,13 +879,13 @@ impl FaceDetector {
                         .map(|detection| to_working(detection, &view))
                         .collect()
                 };
-                (merge(sure), merge(candidates))
+                Some((merge(sure), merge(candidates)))
             }
             Err(error) => {
                 // The input's sides are multiples of 16 by construction; a photo must never
                 // make the detector panic.
                 tracing::error!(%error, "face model failed");
-                (Vec::new(), Vec::new())
+                Some((Vec::new(), Vec::new()))
             }
         }
     }

@@ -5,6 +5,8 @@
 //! that data is absent.
 
 mod common;
+#[path = "common/textured.rs"]
+mod textured;
 
 use std::path::Path;
 
@@ -250,6 +252,49 @@ fn detection_is_deterministic_and_shareable_across_threads() {
         assert_eq!(result, first);
     }
     assert_eq!(photo.dimensions(), (512, 512));
+}
+
+#[test]
+fn a_photo_gives_the_same_faces_on_one_thread_and_on_several() {
+    // The detector splits its work across the rayon pool it runs in: the large view beside the
+    // other views (called off when they find a face that fills the frame), the close-ups of
+    // uncertain faces side by side, the networks' larger layers in bands of rows. Whatever
+    // the pool, a photo must give the same faces, to the bit: a selfie (the large view called
+    // off), the bench's webcam frame (a 57 px face on a texture: the large view, ONet and the
+    // cascade's close-ups), a small face on grey, two faces, and a texture without a face
+    // (CenterFace's second look and the turned search).
+    let portrait = common::astronaut();
+    let small = portrait.resize_exact(152, 152, FilterType::Triangle);
+    let webcam = textured::textured_photo_jpeg(Some(&portrait.to_rgb8()), 640, 480, 300);
+    let empty = textured::textured_photo_jpeg(None, 320, 240, 0);
+    let face = portrait.crop_imm(150, 40, 150, 170);
+    let mut two = DynamicImage::new_rgb8(600, 300);
+    two.copy_from(&face, 40, 20).expect("fits");
+    two.copy_from(&face, 380, 100).expect("fits");
+    let photos = [
+        ("selfie", portrait.clone()),
+        ("webcam frame", vision::decode(&webcam).expect("decodes")),
+        ("small face", on_grey(&small, (640, 480), (300, 200))),
+        ("two faces", two),
+        ("no face", vision::decode(&empty).expect("decodes")),
+    ];
+    let detector = detector();
+    let on = |threads: usize, photo: &DynamicImage| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a pool")
+            .install(|| detector.detect(photo))
+    };
+    for (name, photo) in &photos {
+        let alone = on(1, photo);
+        if *name != "no face" {
+            assert!(!alone.is_empty(), "{name}: no face found");
+        }
+        for threads in [2, 4, 4] {
+            assert_eq!(on(threads, photo), alone, "{name} on {threads} threads");
+        }
+    }
 }
 
 #[test]

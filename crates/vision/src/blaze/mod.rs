@@ -238,15 +238,19 @@ impl Blaze {
 
     /// Runs the network on one picture of `height × width` pixels (multiples of 16; see
     /// [`Network::run_sized`]) and returns its detections scoring at least `min_score`, before
-    /// suppression, in coordinates normalised to that picture (0..1 on each axis).
+    /// suppression, in coordinates normalised to that picture (0..1 on each axis); `None` if
+    /// `stop` was set before the network was through.
     pub(crate) fn detect_sized(
         &self,
         pixels: Vec<f32>,
         height: usize,
         width: usize,
         min_score: f32,
-    ) -> Result<Vec<Detection>, NetworkError> {
-        let raw = self.network.run_sized(pixels, height, width)?;
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<Vec<Detection>>, NetworkError> {
+        let Some(raw) = self.network.run_sized(pixels, height, width, stop)? else {
+            return Ok(None);
+        };
         let anchors = anchors_sized(self.options, height, width);
         if raw.logits.len() != anchors.len() || raw.regressors.len() != anchors.len() * COORDS {
             return Err(NetworkError::Graph(format!(
@@ -255,13 +259,13 @@ impl Blaze {
                 anchors.len()
             )));
         }
-        Ok(decode(
+        Ok(Some(decode(
             &raw.logits,
             &raw.regressors,
             &anchors,
             (width as f32, height as f32),
             min_score,
-        ))
+        )))
     }
 }
 
@@ -360,6 +364,7 @@ pub(crate) fn weighted_nms(mut detections: Vec<Detection>, threshold: f32) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
 
     #[test]
     fn anchor_counts_match_the_models_outputs() {
@@ -440,22 +445,33 @@ mod tests {
             }
         );
         let blaze = Blaze::embedded(BlazeModel::ShortRange).expect("the embedded model loads");
+        let go = AtomicBool::new(false);
         let found = blaze
-            .detect_sized(vec![0.1; 3 * 240 * 320], 240, 320, 0.0)
-            .expect("runs");
+            .detect_sized(vec![0.1; 3 * 240 * 320], 240, 320, 0.0, &go)
+            .expect("runs")
+            .expect("not stopped");
         assert_eq!(found.len(), wide.len());
         // The square input through the sized path gives what the batch path gives.
         let square = blaze
-            .detect_sized(vec![0.2; 3 * 128 * 128], 128, 128, 0.0)
-            .expect("runs");
+            .detect_sized(vec![0.2; 3 * 128 * 128], 128, 128, 0.0, &go)
+            .expect("runs")
+            .expect("not stopped");
         let batch = blaze
             .detect(vec![0.2; 3 * 128 * 128], 1, 0.0)
             .expect("runs");
         assert_eq!(square, batch[0]);
+        // A run told to stop gives nothing.
+        let stop = AtomicBool::new(true);
+        assert_eq!(
+            blaze
+                .detect_sized(vec![0.1; 3 * 240 * 320], 240, 320, 0.0, &stop)
+                .expect("runs"),
+            None
+        );
         // Sides that are not multiples of 16 are refused, not run.
         assert!(
             blaze
-                .detect_sized(vec![0.0; 3 * 100 * 100], 100, 100, 0.0)
+                .detect_sized(vec![0.0; 3 * 100 * 100], 100, 100, 0.0, &go)
                 .is_err()
         );
     }

@@ -17,9 +17,16 @@
 //! outputs than a vector (the heads) still go through `ndarray`'s `matrixmultiply`. Channel
 //! padding, reshapes to detection rows and concatenations are plain copies. Zero padding that
 //! feeds only a convolution is folded into it. Every operation the two MediaPipe models use is
-//! supported; a file with anything else is refused when it is loaded.
+//! supported; a file with anything else is refused when it is loaded. A convolution of about a
+//! million multiply-adds or more is split into bands of output rows across the current rayon
+//! pool's threads ([`in_bands`]); each value is computed by the same loop whatever band it falls
+//! in, so the outputs are the same bits on any number of threads.
 
 use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -38,6 +45,66 @@ pub enum NetworkError {
 
 fn graph_error(message: impl Into<String>) -> NetworkError {
     NetworkError::Graph(message.into())
+}
+
+/// Multiply-adds below which a layer runs in one piece: splitting it costs a rayon hand-over
+/// (a few microseconds, more when the other thread has to be woken) for less than about 30 µs
+/// of work.
+const MIN_BAND_WORK: usize = 1 << 20;
+
+#[cfg(test)]
+thread_local! {
+    /// A test's own [`MIN_BAND_WORK`] for the layers run on its thread, so that small layers
+    /// are split too.
+    static TEST_MIN_BAND_WORK: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+fn min_band_work() -> usize {
+    #[cfg(test)]
+    if let Some(work) = TEST_MIN_BAND_WORK.with(std::cell::Cell::get) {
+        return work;
+    }
+    MIN_BAND_WORK
+}
+
+/// The output rows a convolution loop computes: the output's height and width, and which
+/// rows, counted through the batch (row `r` is picture `r / oh`'s row `r % oh`); the loop's
+/// output slice holds just those rows.
+#[derive(Debug, Clone)]
+struct OutRows {
+    side: [usize; 2],
+    rows: Range<usize>,
+}
+
+/// Runs a layer whose output `out` is `rows` equal rows (output rows, or pixels), each
+/// costing about `work_per_row` multiply-adds: in bands of rows on the current rayon pool's
+/// threads when the layer is large enough to be worth it, else in one piece on this thread.
+/// `run` gets each band's first and last rows (`rows.start..rows.end`, counted from the
+/// output's first) and its part of `out`. Band starts are multiples of `align` rows. Every
+/// output value is computed by the same loop whatever band it falls in, so the results are
+/// the same bits with any number of threads.
+fn in_bands(
+    out: &mut [f32],
+    rows: usize,
+    align: usize,
+    work_per_row: usize,
+    run: impl Fn(Range<usize>, &mut [f32]) + Sync,
+) {
+    let bands = (rows.saturating_mul(work_per_row) / min_band_work())
+        .clamp(1, rayon::current_num_threads())
+        .min(rows.div_ceil(align.max(1)));
+    if bands <= 1 || rows == 0 {
+        run(0..rows, out);
+        return;
+    }
+    let row_len = out.len() / rows;
+    let per_band = rows.div_ceil(bands).next_multiple_of(align.max(1));
+    out.par_chunks_mut(per_band * row_len)
+        .enumerate()
+        .for_each(|(band, part)| {
+            let start = band * per_band;
+            run(start..start + part.len() / row_len, part);
+        });
 }
 
 #[derive(Debug, Deserialize)]
@@ -593,12 +660,15 @@ impl Network {
     /// Runs the network on one picture of any size whose sides are multiples of 16 (the
     /// network halves its maps four times; its convolutions and pooling then work exactly as on
     /// the square input it was trained on), given as NHWC values in −1..1.
+    /// The run stops between two operations, and gives `None`, once `stop` is set (by another
+    /// thread that found the run will not be needed).
     pub(crate) fn run_sized(
         &self,
         pixels: Vec<f32>,
         height: usize,
         width: usize,
-    ) -> Result<RawOutput, NetworkError> {
+        stop: &AtomicBool,
+    ) -> Result<Option<RawOutput>, NetworkError> {
         if height == 0 || width == 0 || !height.is_multiple_of(16) || !width.is_multiple_of(16) {
             return Err(graph_error(format!(
                 "a {width}×{height} picture: both sides must be multiples of 16"
@@ -610,7 +680,10 @@ impl Network {
                 pixels.len()
             )));
         }
-        self.run_one(pixels, height, width)
+        match self.run_outputs(pixels, height, width, Some(stop))? {
+            Some(outputs) => Self::raw_output(outputs).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Runs a network with one feature-map output (CenterFace's heads) on one picture of
@@ -628,7 +701,10 @@ impl Network {
                 pixels.len()
             )));
         }
-        let mut outputs = self.run_outputs(pixels, height, width)?.into_iter();
+        let Some(outputs) = self.run_outputs(pixels, height, width, None)? else {
+            return Err(graph_error("a run without a stop signal stopped"));
+        };
+        let mut outputs = outputs.into_iter();
         match (outputs.next(), outputs.next()) {
             (Some(Value::Map { shape, data }), None) => Ok((shape, data)),
             _ => Err(graph_error("the network's output is not one feature map")),
@@ -641,7 +717,15 @@ impl Network {
         height: usize,
         width: usize,
     ) -> Result<RawOutput, NetworkError> {
-        let mut outputs = self.run_outputs(pixels, height, width)?.into_iter();
+        match self.run_outputs(pixels, height, width, None)? {
+            Some(outputs) => Self::raw_output(outputs),
+            None => Err(graph_error("a run without a stop signal stopped")),
+        }
+    }
+
+    /// The regressors and logits of a BlazeFace run's two outputs.
+    fn raw_output(outputs: Vec<Value>) -> Result<RawOutput, NetworkError> {
+        let mut outputs = outputs.into_iter();
         match (outputs.next(), outputs.next(), outputs.next()) {
             (
                 Some(Value::Rows {
@@ -656,13 +740,15 @@ impl Network {
         }
     }
 
-    /// Runs every operation on one picture and returns the output values, in order.
+    /// Runs every operation on one picture and returns the output values, in order; `None` if
+    /// `stop` was set before the last operation.
     fn run_outputs(
         &self,
         pixels: Vec<f32>,
         height: usize,
         width: usize,
-    ) -> Result<Vec<Value>, NetworkError> {
+        stop: Option<&AtomicBool>,
+    ) -> Result<Option<Vec<Value>>, NetworkError> {
         let size = pixels.len();
         let mut spare = self.buffers.take(size);
         let mut values: Vec<Option<Value>> = vec![None; self.readers.len()];
@@ -672,6 +758,10 @@ impl Network {
             data: pixels,
         });
         for op in &self.ops {
+            if stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+                self.buffers.put_back(size, spare);
+                return Ok(None);
+            }
             let output = step(op, &mut values, &mut left, &mut spare)?;
             values[op.output()] = Some(output);
         }
@@ -680,7 +770,7 @@ impl Network {
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| graph_error("an output was never computed"))?;
         self.buffers.put_back(size, spare);
-        Ok(outputs)
+        Ok(Some(outputs))
     }
 }
 
@@ -1139,27 +1229,46 @@ impl Conv {
                         }
                         frame
                     });
-                    pulp::Arch::new().dispatch(DenseRun {
-                        conv: self,
-                        matrix,
-                        padded_shape: [n, ph, pw, c],
-                        padded: frame.as_deref().unwrap_or(x),
-                        out_side: [oh, ow],
-                        out: &mut out,
-                    });
+                    let padded = frame.as_deref().unwrap_or(x);
+                    let [kh, kw] = self.size;
+                    in_bands(
+                        &mut out,
+                        n * oh,
+                        1,
+                        ow * self.output * kh * kw * c,
+                        |rows, out| {
+                            pulp::Arch::new().dispatch(DenseRun {
+                                conv: self,
+                                matrix,
+                                padded_shape: [n, ph, pw, c],
+                                padded,
+                                out_rows: OutRows {
+                                    side: [oh, ow],
+                                    rows,
+                                },
+                                out,
+                            });
+                        },
+                    );
                     if let Some(frame) = frame {
                         spare.give_buffer(frame);
                     }
                     return Ok((out_shape, out));
                 }
                 if self.output >= pulp::Arch::new().dispatch(Lanes) {
-                    pulp::Arch::new().dispatch(PointwiseRun {
-                        matrix,
-                        bias: &self.bias,
-                        x,
-                        residual,
-                        relu: self.relu,
-                        out: &mut out,
+                    // Bands of whole four-pixel blocks, so that a band's pixels are grouped
+                    // as they are in one piece.
+                    in_bands(&mut out, n * h * w, 4, c * self.output, |pixels, out| {
+                        pulp::Arch::new().dispatch(PointwiseRun {
+                            matrix,
+                            bias: &self.bias,
+                            x: &x[pixels.start * c..pixels.end * c],
+                            residual: residual.map(|(data, width)| {
+                                (&data[pixels.start * width..pixels.end * width], width)
+                            }),
+                            relu: self.relu,
+                            out,
+                        });
                     });
                     return Ok((out_shape, out));
                 }
@@ -1181,13 +1290,19 @@ impl Conv {
                 }
                 // The depthwise loops add the bias (and apply ReLU) themselves, while the
                 // pixels are in the cache.
-                pulp::Arch::new().dispatch(DepthwiseRun {
-                    conv: self,
-                    depthwise,
-                    shape,
-                    x,
-                    out_side: [oh, ow],
-                    out: &mut out,
+                let [kh, kw] = self.size;
+                in_bands(&mut out, n * oh, 1, ow * c * kh * kw, |rows, out| {
+                    pulp::Arch::new().dispatch(DepthwiseRun {
+                        conv: self,
+                        depthwise,
+                        shape,
+                        x,
+                        out_rows: OutRows {
+                            side: [oh, ow],
+                            rows,
+                        },
+                        out,
+                    });
                 });
                 return Ok((out_shape, out));
             }
@@ -1214,7 +1329,10 @@ impl Conv {
         [n, h, w, c]: [usize; 4],
         x: &[f32],
         depthwise: &Depthwise,
-        [oh, ow]: [usize; 2],
+        OutRows {
+            side: [oh, ow],
+            rows,
+        }: OutRows,
         out: &mut [f32],
     ) {
         let [kh, kw] = self.size;
@@ -1230,47 +1348,47 @@ impl Conv {
         // `ox - left + kw ≤ w`.
         let first = left.min(ow);
         let end = (w + left + 1).saturating_sub(kw).clamp(first, ow);
-        for b in 0..n {
+        debug_assert!(rows.end <= n * oh);
+        for out_row in rows.clone() {
+            let (b, oy) = (out_row / oh, out_row % oh);
             let image = &x[b * h * w * c..][..h * w * c];
-            for oy in 0..oh {
-                let ky0 = top.saturating_sub(oy);
-                let ky1 = kh.min((h + top).saturating_sub(oy));
-                let row = &mut out[(b * oh + oy) * ow * c..][..ow * c];
-                for ox in (0..first).chain(end..ow) {
-                    let pixel = &mut row[ox * c..][..c];
-                    self.depthwise_pixel(image, [h, w, c], taps, [oy, ox], pixel);
+            let ky0 = top.saturating_sub(oy);
+            let ky1 = kh.min((h + top).saturating_sub(oy));
+            let row = &mut out[(out_row - rows.start) * ow * c..][..ow * c];
+            for ox in (0..first).chain(end..ow) {
+                let pixel = &mut row[ox * c..][..c];
+                self.depthwise_pixel(image, [h, w, c], taps, [oy, ox], pixel);
+            }
+            let interior = Interior3 {
+                rows: &image[(oy + ky0 - top) * w * c..(oy + ky1 - top) * w * c],
+                taps: &taps[ky0 * kw * c..ky1 * kw * c],
+                bias: &self.bias,
+                relu: self.relu,
+                column: first - left,
+                pixels: end - first,
+            };
+            if kw == 3 && c >= S::F32_LANES {
+                match ky1 - ky0 {
+                    3 => interior.run::<S, 3, 1>(simd, &mut row[first * c..end * c]),
+                    2 => interior.run::<S, 2, 1>(simd, &mut row[first * c..end * c]),
+                    1 => interior.run::<S, 1, 1>(simd, &mut row[first * c..end * c]),
+                    _ => row[first * c..end * c].fill(0.0),
                 }
-                let interior = Interior3 {
-                    rows: &image[(oy + ky0 - top) * w * c..(oy + ky1 - top) * w * c],
-                    taps: &taps[ky0 * kw * c..ky1 * kw * c],
-                    bias: &self.bias,
-                    relu: self.relu,
-                    column: first - left,
-                    pixels: end - first,
-                };
-                if kw == 3 && c >= S::F32_LANES {
-                    match ky1 - ky0 {
-                        3 => interior.run::<S, 3, 1>(simd, &mut row[first * c..end * c]),
-                        2 => interior.run::<S, 2, 1>(simd, &mut row[first * c..end * c]),
-                        1 => interior.run::<S, 1, 1>(simd, &mut row[first * c..end * c]),
-                        _ => row[first * c..end * c].fill(0.0),
+                continue;
+            }
+            for start in (first..end).step_by(block) {
+                let len = block.min(end - start) * c;
+                let span = &mut row[start * c..][..len];
+                span.fill(0.0);
+                for ky in ky0..ky1 {
+                    let input_row = &image[(oy + ky - top) * w * c..][..w * c];
+                    for kx in 0..kw {
+                        let input = &input_row[(start + kx - left) * c..][..len];
+                        let weights = &block_taps[(ky * kw + kx) * block * c..][..len];
+                        multiply_add(span, input, weights);
                     }
-                    continue;
                 }
-                for start in (first..end).step_by(block) {
-                    let len = block.min(end - start) * c;
-                    let span = &mut row[start * c..][..len];
-                    span.fill(0.0);
-                    for ky in ky0..ky1 {
-                        let input_row = &image[(oy + ky - top) * w * c..][..w * c];
-                        for kx in 0..kw {
-                            let input = &input_row[(start + kx - left) * c..][..len];
-                            let weights = &block_taps[(ky * kw + kx) * block * c..][..len];
-                            multiply_add(span, input, weights);
-                        }
-                    }
-                    add_bias(span, &block_bias[..len], self.relu);
-                }
+                add_bias(span, &block_bias[..len], self.relu);
             }
         }
     }
@@ -1286,7 +1404,10 @@ impl Conv {
         [n, h, w, c]: [usize; 4],
         x: &[f32],
         taps: &[f32],
-        [oh, ow]: [usize; 2],
+        OutRows {
+            side: [oh, ow],
+            rows,
+        }: OutRows,
         out: &mut [f32],
     ) {
         let [top, _, left, _] = self.pad;
@@ -1298,40 +1419,40 @@ impl Conv {
         } else {
             first
         };
-        for b in 0..n {
+        debug_assert!(rows.end <= n * oh);
+        for out_row in rows.clone() {
+            let (b, oy) = (out_row / oh, out_row % oh);
             let image = &x[b * h * w * c..][..h * w * c];
-            for oy in 0..oh {
-                let ky0 = top.saturating_sub(2 * oy);
-                let ky1 = 3.min((h + top).saturating_sub(2 * oy));
-                let row = &mut out[(b * oh + oy) * ow * c..][..ow * c];
-                let border = if ky1 > ky0 && first < end {
-                    first..end
-                } else {
-                    // No window of this row lies wholly inside the input.
-                    ow..ow
-                };
-                for ox in (0..border.start).chain(border.end..ow) {
-                    let pixel = &mut row[ox * c..][..c];
-                    self.depthwise_pixel(image, [h, w, c], taps, [oy, ox], pixel);
-                }
-                if border.is_empty() {
-                    continue;
-                }
-                let input_row = 2 * oy + ky0 - top;
-                let interior = Interior3 {
-                    rows: &image[input_row * w * c..(input_row + ky1 - ky0) * w * c],
-                    taps: &taps[ky0 * 3 * c..ky1 * 3 * c],
-                    bias: &self.bias,
-                    relu: self.relu,
-                    column: 2 * first - left,
-                    pixels: end - first,
-                };
-                let span = &mut row[first * c..end * c];
-                match ky1 - ky0 {
-                    3 => interior.run::<S, 3, 2>(simd, span),
-                    2 => interior.run::<S, 2, 2>(simd, span),
-                    _ => interior.run::<S, 1, 2>(simd, span),
-                }
+            let ky0 = top.saturating_sub(2 * oy);
+            let ky1 = 3.min((h + top).saturating_sub(2 * oy));
+            let row = &mut out[(out_row - rows.start) * ow * c..][..ow * c];
+            let border = if ky1 > ky0 && first < end {
+                first..end
+            } else {
+                // No window of this row lies wholly inside the input.
+                ow..ow
+            };
+            for ox in (0..border.start).chain(border.end..ow) {
+                let pixel = &mut row[ox * c..][..c];
+                self.depthwise_pixel(image, [h, w, c], taps, [oy, ox], pixel);
+            }
+            if border.is_empty() {
+                continue;
+            }
+            let input_row = 2 * oy + ky0 - top;
+            let interior = Interior3 {
+                rows: &image[input_row * w * c..(input_row + ky1 - ky0) * w * c],
+                taps: &taps[ky0 * 3 * c..ky1 * 3 * c],
+                bias: &self.bias,
+                relu: self.relu,
+                column: 2 * first - left,
+                pixels: end - first,
+            };
+            let span = &mut row[first * c..end * c];
+            match ky1 - ky0 {
+                3 => interior.run::<S, 3, 2>(simd, span),
+                2 => interior.run::<S, 2, 2>(simd, span),
+                _ => interior.run::<S, 1, 2>(simd, span),
             }
         }
     }
@@ -1345,17 +1466,19 @@ impl Conv {
         [n, h, w, c]: [usize; 4],
         x: &[f32],
         taps: &[f32],
-        oh: usize,
-        ow: usize,
+        OutRows {
+            side: [oh, ow],
+            rows,
+        }: OutRows,
         out: &mut [f32],
     ) {
-        for b in 0..n {
+        debug_assert!(rows.end <= n * oh);
+        for out_row in rows.clone() {
+            let (b, oy) = (out_row / oh, out_row % oh);
             let image = &x[b * h * w * c..][..h * w * c];
-            for oy in 0..oh {
-                let row = &mut out[(b * oh + oy) * ow * c..][..ow * c];
-                for (ox, pixel) in row.chunks_exact_mut(c).enumerate() {
-                    self.depthwise_pixel(image, [h, w, c], taps, [oy, ox], pixel);
-                }
+            let row = &mut out[(out_row - rows.start) * ow * c..][..ow * c];
+            for (ox, pixel) in row.chunks_exact_mut(c).enumerate() {
+                self.depthwise_pixel(image, [h, w, c], taps, [oy, ox], pixel);
             }
         }
     }
@@ -1405,7 +1528,7 @@ struct DepthwiseRun<'a> {
     depthwise: &'a Depthwise,
     shape: [usize; 4],
     x: &'a [f32],
-    out_side: [usize; 2],
+    out_rows: OutRows,
     out: &'a mut [f32],
 }
 
@@ -1419,15 +1542,15 @@ impl pulp::WithSimd for DepthwiseRun<'_> {
             depthwise,
             shape,
             x,
-            out_side: [oh, ow],
+            out_rows,
             out,
         } = self;
         if conv.stride == [1, 1] {
-            conv.depthwise_rows(simd, shape, x, depthwise, [oh, ow], out);
+            conv.depthwise_rows(simd, shape, x, depthwise, out_rows, out);
         } else if conv.stride == [2, 2] && conv.size == [3, 3] && shape[3] >= S::F32_LANES {
-            conv.depthwise_rows_stride2(simd, shape, x, &depthwise.taps, [oh, ow], out);
+            conv.depthwise_rows_stride2(simd, shape, x, &depthwise.taps, out_rows, out);
         } else {
-            conv.depthwise(shape, x, &depthwise.taps, oh, ow, out);
+            conv.depthwise(shape, x, &depthwise.taps, out_rows, out);
         }
     }
 }
@@ -1533,7 +1656,7 @@ struct DenseRun<'a> {
     padded_shape: [usize; 4],
     /// The zero-padded input.
     padded: &'a [f32],
-    out_side: [usize; 2],
+    out_rows: OutRows,
     out: &'a mut [f32],
 }
 
@@ -1552,7 +1675,10 @@ impl pulp::WithSimd for DenseRun<'_> {
             matrix,
             padded_shape: [_, ph, pw, c],
             padded,
-            out_side: [oh, ow],
+            out_rows: OutRows {
+                side: [oh, ow],
+                rows,
+            },
             out,
         } = self;
         let [kh, kw] = conv.size;
@@ -1573,34 +1699,33 @@ impl pulp::WithSimd for DenseRun<'_> {
             // Four pixels by up to four vectors of sums in registers with 32 of them (AVX-512),
             // by up to three with 16.
             let group_size = if lanes >= 16 { 4 } else { 3 };
-            for (b, frame) in padded.chunks_exact(ph * pw * c).enumerate() {
-                for oy in 0..oh {
-                    let out_row = &mut out[(b * oh + oy) * ow * outputs..][..ow * outputs];
-                    let patch = |ox: usize| &frame[(oy * sy * pw + ox * sx) * c..];
-                    let mut first = 0;
-                    while first < ow {
-                        let count = (ow - first).min(4);
-                        let block = &mut out_row[first * outputs..(first + count) * outputs];
-                        for group in starts.chunks(group_size) {
-                            if count == 4 {
-                                let inputs = std::array::from_fn(|p| patch(first + p));
-                                products.run_segments_group::<S, 4>(
-                                    simd, inputs, segments, group, block,
+            for row in rows.clone() {
+                let (b, oy) = (row / oh, row % oh);
+                let frame = &padded[b * ph * pw * c..][..ph * pw * c];
+                let out_row = &mut out[(row - rows.start) * ow * outputs..][..ow * outputs];
+                let patch = |ox: usize| &frame[(oy * sy * pw + ox * sx) * c..];
+                let mut first = 0;
+                while first < ow {
+                    let count = (ow - first).min(4);
+                    let block = &mut out_row[first * outputs..(first + count) * outputs];
+                    for group in starts.chunks(group_size) {
+                        if count == 4 {
+                            let inputs = std::array::from_fn(|p| patch(first + p));
+                            products
+                                .run_segments_group::<S, 4>(simd, inputs, segments, group, block);
+                        } else {
+                            for (p, out) in block.chunks_exact_mut(outputs).enumerate() {
+                                products.run_segments_group::<S, 1>(
+                                    simd,
+                                    [patch(first + p)],
+                                    segments,
+                                    group,
+                                    out,
                                 );
-                            } else {
-                                for (p, out) in block.chunks_exact_mut(outputs).enumerate() {
-                                    products.run_segments_group::<S, 1>(
-                                        simd,
-                                        [patch(first + p)],
-                                        segments,
-                                        group,
-                                        out,
-                                    );
-                                }
                             }
                         }
-                        first += count;
                     }
+                    first += count;
                 }
             }
             return;
@@ -1619,34 +1744,34 @@ impl pulp::WithSimd for DenseRun<'_> {
         bias[..outputs].copy_from_slice(&conv.bias);
         let (weights, _) = S::as_simd_f32s(&weights);
         let (bias, _) = S::as_simd_f32s(&bias);
-        for (b, frame) in padded.chunks_exact(ph * pw * c).enumerate() {
-            for oy in 0..oh {
-                let rows: Vec<&[f32]> = (0..kh)
-                    .map(|ky| &frame[(oy * sy + ky) * pw * c..][..pw * c])
-                    .collect();
-                let patches = DensePatches {
-                    rows: &rows,
-                    patch_row: kw * c,
-                    weights,
-                    bias,
-                    chunks,
-                    relu: conv.relu,
-                };
-                let out_row = &mut out[(b * oh + oy) * ow * outputs..][..ow * outputs];
-                for (ox, pixel) in out_row.chunks_exact_mut(outputs).enumerate() {
-                    let offset = ox * sx * c;
-                    // Up to four vectors of outputs at a time, kept in registers.
-                    let mut first = 0;
-                    while first < chunks {
-                        let count = (chunks - first).min(4);
-                        match count {
-                            4 => patches.pixel::<4>(simd, offset, first, pixel),
-                            3 => patches.pixel::<3>(simd, offset, first, pixel),
-                            2 => patches.pixel::<2>(simd, offset, first, pixel),
-                            _ => patches.pixel::<1>(simd, offset, first, pixel),
-                        }
-                        first += count;
+        for row in rows.clone() {
+            let (b, oy) = (row / oh, row % oh);
+            let frame = &padded[b * ph * pw * c..][..ph * pw * c];
+            let kernel_rows: Vec<&[f32]> = (0..kh)
+                .map(|ky| &frame[(oy * sy + ky) * pw * c..][..pw * c])
+                .collect();
+            let patches = DensePatches {
+                rows: &kernel_rows,
+                patch_row: kw * c,
+                weights,
+                bias,
+                chunks,
+                relu: conv.relu,
+            };
+            let out_row = &mut out[(row - rows.start) * ow * outputs..][..ow * outputs];
+            for (ox, pixel) in out_row.chunks_exact_mut(outputs).enumerate() {
+                let offset = ox * sx * c;
+                // Up to four vectors of outputs at a time, kept in registers.
+                let mut first = 0;
+                while first < chunks {
+                    let count = (chunks - first).min(4);
+                    match count {
+                        4 => patches.pixel::<4>(simd, offset, first, pixel),
+                        3 => patches.pixel::<3>(simd, offset, first, pixel),
+                        2 => patches.pixel::<2>(simd, offset, first, pixel),
+                        _ => patches.pixel::<1>(simd, offset, first, pixel),
                     }
+                    first += count;
                 }
             }
         }
@@ -2520,12 +2645,23 @@ mod tests {
         });
         // With fresh buffers, and with buffers left full of NaN by an earlier run (as a run
         // finds them): every value the loops read or return must have been written first.
-        for mut spare in [Spare(Vec::new()), stale_spare()] {
+        // Then split into bands of rows on three threads, however small the layer.
+        let check = |mut spare: Spare| {
             let (_, out) = conv.run([1, h, w, c], &x, residual, &mut spare).unwrap();
             let differ = (out.iter().zip(&expected)).filter(|(a, b)| a.to_bits() != b.to_bits());
             assert_eq!(out.len(), expected.len());
             assert_eq!(differ.count(), 0, "{:?} {shape:?}", conv.size);
-        }
+        };
+        check(Spare(Vec::new()));
+        check(stale_spare());
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            TEST_MIN_BAND_WORK.with(|work| work.set(Some(1)));
+            check(stale_spare());
+        });
     }
 
     /// Spare buffers holding NaN, longer than any a test asks for.
