@@ -388,6 +388,10 @@ impl FaceDetector {
     }
 
     /// Finds every face in a photo, in reading order (top to bottom, then left to right).
+    ///
+    /// The work is spread over the threads of the current rayon pool (the global one, as many
+    /// threads as cores, unless called inside [`rayon::ThreadPool::install`]); the faces are
+    /// the same, to the bit, on any number of threads.
     pub fn detect(&self, image: &DynamicImage) -> Vec<FaceBox> {
         let (width, height) = (image.width(), image.height());
         if width == 0 || height == 0 {
