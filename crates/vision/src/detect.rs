@@ -507,20 +507,17 @@ impl FaceDetector {
             },
         );
         if let Some((sure, candidates)) = large.filter(|_| !fills_the_frame(&found)) {
-            let kept: Vec<bool> = sure
-                .par_iter()
-                .map(|face| {
+            // Collecting a parallel iterator keeps the faces in order.
+            let kept: Vec<Detection> = sure
+                .into_par_iter()
+                .filter(|face| {
                     self.settings.onet_veto.is_none_or(|veto| {
                         self.onet_reads(working, integral, face, true)
                             .is_none_or(|face| face >= veto)
                     })
                 })
                 .collect();
-            found.extend(
-                sure.into_iter()
-                    .zip(kept)
-                    .filter_map(|(face, kept)| kept.then_some(face)),
-            );
+            found.extend(kept);
             let confirmed = self.confirm(working, integral, &found, candidates, false);
             found.extend(confirmed);
         }
@@ -543,21 +540,19 @@ impl FaceDetector {
     fn search_turned(&self, working: &RgbImage, threshold: f32) -> Vec<Detection> {
         let size = (working.width() as f32, working.height() as f32);
         // The three turns side by side on the rayon pool's threads, their faces in turn order.
-        let per_turn: Vec<Vec<Detection>> = (1..4usize)
+        let mut found: Vec<Detection> = (1..4usize)
             .into_par_iter()
-            .map(|turns| {
+            .flat_map_iter(|turns| {
                 let turned = turn(working, turns);
                 let integral = Integral::new(&turned);
                 let mut faces = self.find_faces(&turned, &integral);
                 faces.retain(|face| face.score >= threshold);
                 let confirmed = self.confirm(&turned, &integral, &[], faces, true);
                 confirmed
-                    .iter()
-                    .map(|face| turn_back(face, turns, size))
-                    .collect()
+                    .into_iter()
+                    .map(move |face| turn_back(&face, turns, size))
             })
             .collect();
-        let mut found: Vec<Detection> = per_turn.into_iter().flatten().collect();
         found.sort_by(|a, b| b.score.total_cmp(&a.score));
         let mut kept: Vec<Detection> = Vec::new();
         for face in found {
@@ -682,8 +677,8 @@ impl FaceDetector {
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
         candidates.truncate(self.settings.max_close_ups);
         // Each candidate's close-ups on a thread of the rayon pool (in order on this thread
-        // when no other is free).
-        let confirmed: Vec<bool> = candidates
+        // when no other is free); collecting keeps the candidates in order.
+        candidates
             .par_iter()
             .map_init(
                 || vec![0.0f32; 3 * CLOSE_UP * CLOSE_UP],
@@ -706,21 +701,18 @@ impl FaceDetector {
                             (candidate.x_min..candidate.x_max).contains(&x)
                                 && (candidate.y_min..candidate.y_max).contains(&y)
                         });
-                    cascade_confirms
+                    let confirmed = cascade_confirms
                         || self.settings.onet_confirm.is_some_and(|threshold| {
                             let confirms = |turned: bool| {
                                 self.onet_reads(working, integral, candidate, turned)
                                     .is_some_and(|face| face >= threshold)
                             };
                             confirms(false) || (also_level && confirms(true))
-                        })
+                        });
+                    confirmed.then_some(*candidate)
                 },
             )
-            .collect();
-        candidates
-            .into_iter()
-            .zip(confirmed)
-            .filter_map(|(candidate, confirmed)| confirmed.then_some(candidate))
+            .flatten()
             .collect()
     }
 
